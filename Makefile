@@ -1,0 +1,44 @@
+# The verbs a newcomer looks for. Every target builds the virtual environment it needs
+# (pinned by constraints.txt) the first time, and again when the pins change.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-unit lint format bench clean help
+
+help:
+	@echo "make demo   - generate sample exports, run the pipeline over them, publish, summarise"
+	@echo "make test   - lint, then the whole test suite (unit and integration)"
+	@echo "make test-unit - the fast tests only"
+	@echo "make lint   - ruff and sqlfluff"
+	@echo "make clean  - remove data/ and the virtual environment"
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
+		{ echo "Python 3.11 is required (found $$($(PYTHON) --version))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3"
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable ".[dev]"
+	@touch $@
+
+demo: $(STAMP)
+	$(BIN)/loyalty demo
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -m "not integration"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint sql --disable-progress-bar
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf data $(VENV)

@@ -1,0 +1,190 @@
+"""The `loyalty` command. Every subcommand calls the stage functions of `pipelines.run`.
+
+Errors are one line on stderr (the traceback goes to the log file) unless `--debug`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from pipelines import logs, pii, run, summary
+from pipelines.config import Settings
+from pipelines.errors import LoyaltyError
+from pipelines.periods import parse_date
+from pipelines.synth import DEFAULT_START, SynthConfig, generate
+
+log = logging.getLogger("pipelines.cli")
+
+app = typer.Typer(
+    help="Customer-loyalty warehouse from CRM exports and survey responses.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class _State:
+    debug = False
+    settings: Settings
+    log_file: Path
+
+
+STATE = _State()
+
+DEFAULT_START_TEXT = DEFAULT_START.isoformat()
+DateOption = Annotated[str, typer.Option(help="YYYY-MM-DD", show_default=False)]
+
+
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
+) -> None:
+    STATE.debug = debug
+    STATE.settings = Settings()
+    STATE.log_file = logs.configure(STATE.settings.paths.logs, verbose=debug)
+
+
+@app.command("generate")
+def generate_command(
+    customers: Annotated[int, typer.Option(min=1)] = 50_000,
+    months: Annotated[int, typer.Option(min=1)] = 24,
+    seed: int = 42,
+    start: DateOption = DEFAULT_START_TEXT,
+    format: Annotated[str, typer.Option(help="csv or parquet")] = "csv",
+) -> None:
+    """Write deterministic sample exports, one folder per export date, under data/landing."""
+    config = _synth_config(customers, months, seed, start, format)
+    result = generate(STATE.settings.paths, config)
+    rows = ", ".join(f"{count:,} {name}" for name, count in result.rows.items())
+    typer.echo(
+        f"generated {rows} rows for {result.start} to {result.end} "
+        f"in {STATE.settings.paths.landing}"
+    )
+
+
+@app.command()
+def keygen() -> None:
+    """Create the PII key file (random, readable only by you) if it does not exist."""
+    path = STATE.settings.paths.pii_key_file
+    created = pii.create_key_file(path)
+    typer.echo(f"{'created' if created else 'kept the existing'} PII key file {path}")
+
+
+@app.command("run")
+def run_command(date: DateOption) -> None:
+    """Load the exports of one date, rebuild, and publish the warehouse as of that date."""
+    as_of = parse_date(date)
+    run.run_all(STATE.settings, as_of)
+    typer.echo(summary.render(summary.summarise(STATE.settings.paths, as_of, STATE.log_file)))
+
+
+@app.command("backfill")
+def backfill_command(start: DateOption, end: DateOption) -> None:
+    """Load every export date from START to END, then rebuild and publish as of END."""
+    first, last = parse_date(start), parse_date(end)
+    if last < first:
+        raise LoyaltyError(f"--end {last} is before --start {first}")
+    _backfill(first, last)
+    typer.echo(summary.render(summary.summarise(STATE.settings.paths, last, STATE.log_file)))
+
+
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option(min=1)] = 50_000,
+    months: Annotated[int, typer.Option(min=1)] = 24,
+    seed: int = 42,
+) -> None:
+    """Generate the sample exports, run the pipeline over the whole period, publish, summarise."""
+    settings = STATE.settings
+    config = _synth_config(
+        customers, months, seed, DEFAULT_START.isoformat(), settings.landing_format
+    )
+    _clear_generated_layers(settings)
+    if pii.create_key_file(settings.paths.pii_key_file):
+        typer.echo(
+            f"created a demo PII key in {settings.paths.pii_key_file} (readable only by you)"
+        )
+    result = generate(settings.paths, config)
+    typer.echo(
+        "generated "
+        + ", ".join(f"{count:,} {name}" for name, count in result.rows.items())
+        + f" rows, {result.start} to {result.end}"
+    )
+    _backfill(result.start, result.end)
+    typer.echo(summary.render(summary.summarise(settings.paths, result.end, STATE.log_file)))
+
+
+def _backfill(start: dt.date, end: dt.date) -> None:
+    columns = (
+        TextColumn("extract {task.fields[day]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as progress:
+        task = progress.add_task("extract", total=(end - start).days + 1, day=start)
+        run.backfill(
+            STATE.settings,
+            start,
+            end,
+            on_progress=lambda step: progress.update(
+                task, completed=step.done, day=step.export_date
+            ),
+        )
+
+
+def _synth_config(customers: int, months: int, seed: int, start: str, format: str) -> SynthConfig:
+    if format not in ("csv", "parquet"):
+        raise LoyaltyError(f"--format must be csv or parquet, not {format!r}")
+    return SynthConfig(
+        customers=customers,
+        months=months,
+        seed=seed,
+        start=parse_date(start),
+        format=format,  # type: ignore[arg-type]
+    )
+
+
+def _clear_generated_layers(settings: Settings) -> None:
+    """The demo starts from nothing but keeps the key, the logs and the published warehouse
+    (which the new release replaces atomically)."""
+    paths = settings.paths
+    for directory in (
+        paths.landing,
+        paths.root / "raw",
+        paths.root / "quarantine",
+        paths.root / "ops",
+        paths.staging,
+        paths.facts,
+        paths.build_db.parent,
+    ):
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def main() -> None:
+    try:
+        app()
+    except LoyaltyError as error:
+        if STATE.debug:
+            raise
+        log.debug("failed", exc_info=True)
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    except Exception as error:  # a bug: one line here, the traceback in the log
+        if STATE.debug:
+            raise
+        log.error("unexpected failure", exc_info=True)
+        log_hint = f"; traceback in {STATE.log_file}" if hasattr(STATE, "log_file") else ""
+        typer.echo(
+            f"error: unexpected {type(error).__name__}: {error} (rerun with --debug{log_hint})",
+            err=True,
+        )
+        sys.exit(2)

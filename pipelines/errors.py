@@ -1,0 +1,13 @@
+"""Errors a user can act on. The CLI prints them as one line; anything else is a bug."""
+
+
+class LoyaltyError(Exception):
+    """Base class: the message alone must tell the user what went wrong and where."""
+
+
+class ContractError(LoyaltyError):
+    """A landing file does not match the declared contract of its source."""
+
+
+class MissingInputError(LoyaltyError):
+    """A stage was asked to run before the layer it reads exists."""

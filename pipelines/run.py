@@ -1,0 +1,213 @@
+"""One function per pipeline stage. The Airflow DAG and the `loyalty` CLI both call these;
+neither holds business logic of its own.
+
+Each stage takes the settings and the as-of date, reads the layer above it and writes its
+own: extract (landing -> raw), stage (raw -> staging), build_facts (staging -> facts),
+build_marts (facts -> marts in the build database), publish (build -> warehouse).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines import extract as extract_stage
+from pipelines import models, storage
+from pipelines.config import SOURCES, Settings
+from pipelines.errors import MissingInputError
+from pipelines.periods import cutoff, date_range, last_complete_month, month_start
+from pipelines.publish import Release, sql_literal
+from pipelines.publish import publish as publish_release
+from pipelines.transform import facts, staging
+
+log = logging.getLogger(__name__)
+
+FACT_TABLES = ("customers", "orders", "survey_responses", "customer_month")
+# Export dates extracted in one pass by a backfill: large enough to amortise Polars'
+# per-call cost, small enough that a month of a large workload fits in memory.
+BACKFILL_BATCH_DAYS = 31
+
+
+@contextmanager
+def timed(stage: str, as_of: dt.date) -> Iterator[None]:
+    started = time.perf_counter()
+    log.info("%s %s: started", stage, as_of)
+    yield
+    log.info("%s %s: done in %.1fs", stage, as_of, time.perf_counter() - started)
+
+
+def extract(settings: Settings, as_of: dt.date) -> list[extract_stage.LoadResult]:
+    """Load the exports delivered on `as_of` into the raw layer (and quarantine)."""
+    with timed("extract", as_of):
+        return extract_stage.extract(settings, [as_of])
+
+
+def stage(settings: Settings, as_of: dt.date) -> dict[str, int]:
+    """Current state of each entity from every raw delivery up to `as_of`."""
+    paths = settings.paths
+    raw = {
+        source: storage.scan_partitions(paths.raw_dir(source), as_of, f"raw {source}")
+        for source in SOURCES
+    }
+    frames = {
+        "customers": staging.stage_customers(raw["customers"]),
+        "orders": staging.stage_orders(raw["orders"], settings.fx_rates),
+        "survey_responses": staging.stage_survey_responses(raw["survey_responses"]),
+    }
+    with timed("stage", as_of):
+        return _write_all(frames, paths.staging)
+
+
+def build_facts(settings: Settings, as_of: dt.date) -> dict[str, int]:
+    """Conformed facts and the customer x month spine as of `as_of`, from staging."""
+    paths = settings.paths
+
+    def staged(table: str) -> pl.LazyFrame:
+        return storage.read_table(paths.staging / f"{table}.parquet", f"staging table {table}")
+
+    def built(table: str) -> pl.LazyFrame:
+        return storage.read_table(paths.facts / f"{table}.parquet", f"facts table {table}")
+
+    # In dependency order; each step reads the facts written by the steps before it.
+    steps: list[tuple[str, Callable[[], pl.LazyFrame]]] = [
+        ("orders", lambda: facts.order_facts(staged("orders"), as_of)),
+        ("customers", lambda: facts.customer_facts(staged("customers"), built("orders"), as_of)),
+        (
+            "survey_responses",
+            lambda: facts.response_facts(staged("survey_responses"), built("customers"), as_of),
+        ),
+        (
+            "customer_month",
+            lambda: facts.customer_month_facts(
+                built("customers"), built("orders"), built("survey_responses"), as_of
+            ),
+        ),
+    ]
+    counts: dict[str, int] = {}
+    with timed("facts", as_of):
+        for name, build in steps:
+            counts |= _write_all({name: build()}, paths.facts)
+    return counts
+
+
+def model_parameters(settings: Settings, as_of: dt.date) -> dict[str, object]:
+    """Every value a SQL model may bind as `$name`."""
+    return {
+        "as_of": as_of,
+        "cutoff": cutoff(as_of),
+        "as_of_month": month_start(as_of),
+        "last_complete_month": last_complete_month(as_of),
+        "nps_min_sample": settings.nps_min_sample,
+    }
+
+
+def build_marts(settings: Settings, as_of: dt.date) -> dict[str, int]:
+    """Run every SQL model in a fresh build database over the facts."""
+    paths = settings.paths
+    paths.build_db.parent.mkdir(parents=True, exist_ok=True)
+    paths.build_db.unlink(missing_ok=True)  # a fresh build: no table of an old model lingers
+    with timed("marts", as_of), connect(settings, str(paths.build_db)) as connection:
+        _register_inputs(connection, settings, as_of)
+        return models.run_models(connection, models.discover(), model_parameters(settings, as_of))
+
+
+def publish(settings: Settings, as_of: dt.date) -> Release:
+    with timed("publish", as_of):
+        return publish_release(settings.paths, as_of)
+
+
+def run_all(settings: Settings, as_of: dt.date) -> Release:
+    """The nightly run: load the day's exports, rebuild, publish."""
+    extract(settings, as_of)
+    return rebuild(settings, as_of)
+
+
+def rebuild(settings: Settings, as_of: dt.date) -> Release:
+    """Everything after extract, from what the raw layer holds up to `as_of`."""
+    stage(settings, as_of)
+    build_facts(settings, as_of)
+    build_marts(settings, as_of)
+    return publish(settings, as_of)
+
+
+@dataclass(frozen=True)
+class BackfillProgress:
+    done: int
+    total: int
+    export_date: dt.date
+
+
+def backfill(
+    settings: Settings,
+    start: dt.date,
+    end: dt.date,
+    on_progress: Callable[[BackfillProgress], None] = lambda _progress: None,
+) -> Release:
+    """Load every export date from `start` to `end`, then rebuild and publish as of `end`.
+
+    Rebuilding once, as of the last date, publishes exactly what day-by-day runs would
+    have published at the end: every stage after extract recomputes from the raw layer.
+    """
+    days = date_range(start, end)
+    for first in range(0, len(days), BACKFILL_BATCH_DAYS):
+        batch = days[first : first + BACKFILL_BATCH_DAYS]
+        extract_stage.extract(settings, batch)
+        on_progress(BackfillProgress(first + len(batch), len(days), batch[-1]))
+    return rebuild(settings, end)
+
+
+@contextmanager
+def connect(settings: Settings, database: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    config: dict[str, str | int] = {}
+    if settings.duckdb_threads:
+        config["threads"] = settings.duckdb_threads
+    if settings.duckdb_memory_limit:
+        config["memory_limit"] = settings.duckdb_memory_limit
+    connection = duckdb.connect(database, config=config)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def _register_inputs(
+    connection: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date
+) -> None:
+    """Facts (and the load audit) as views, so models read them like tables."""
+    paths = settings.paths
+    connection.execute("create schema if not exists facts")
+    for table in FACT_TABLES:
+        path = paths.facts / f"{table}.parquet"
+        if not path.is_file():
+            raise MissingInputError(f"facts table {table} not built yet ({path})")
+        # A view cannot bind parameters; the path comes from the settings, quoted.
+        connection.execute(
+            f"create view facts.{table} as from read_parquet({sql_literal(str(path))})"
+        )
+    audit_files = [
+        storage.partition_path(paths.load_audit_dir, day)
+        for day in storage.partition_dates(paths.load_audit_dir)
+        if day <= as_of
+    ]
+    if not audit_files:
+        raise MissingInputError(f"no load audit on or before {as_of} in {paths.load_audit_dir}")
+    files = ", ".join(sql_literal(str(path)) for path in audit_files)
+    connection.execute(f"create view facts.load_audit as from read_parquet([{files}])")
+
+
+def _write_all(frames: dict[str, pl.LazyFrame], directory: Path) -> dict[str, int]:
+    counts = {}
+    for name, frame in frames.items():
+        path = directory / f"{name}.parquet"
+        storage.write_parquet_atomic(frame, path)
+        counts[name] = pl.scan_parquet(path).select(pl.len()).collect().item()
+        log.info("wrote %s: %d rows", path, counts[name])
+    return counts

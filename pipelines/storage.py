@@ -1,0 +1,79 @@
+"""Parquet files between stages: one partition per delivery, written atomically.
+
+A file is written beside its final name and renamed into place, so a reader (or a run
+killed half way) never sees a half-written partition, and writing the same partition
+again replaces it: loads are idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.errors import MissingInputError
+
+PARTITION_FILE = "data.parquet"
+
+
+def partition_path(base: Path, export_date: dt.date) -> Path:
+    return base / f"export_date={export_date.isoformat()}" / PARTITION_FILE
+
+
+def write_partition(frame: pl.DataFrame, base: Path, export_date: dt.date) -> Path:
+    path = partition_path(base, export_date)
+    write_parquet_atomic(frame, path)
+    return path
+
+
+def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        if isinstance(frame, pl.LazyFrame):
+            frame.sink_parquet(temporary)
+        else:
+            frame.write_parquet(temporary)
+        _fsync(temporary)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def partition_dates(base: Path) -> list[dt.date]:
+    """Export dates that have a partition under `base`, oldest first."""
+    if not base.is_dir():
+        return []
+    return sorted(
+        dt.date.fromisoformat(child.name.removeprefix("export_date="))
+        for child in base.iterdir()
+        if child.name.startswith("export_date=") and (child / PARTITION_FILE).is_file()
+    )
+
+
+def scan_partitions(base: Path, up_to: dt.date, what: str) -> pl.LazyFrame:
+    """Every partition of `base` with an export date on or before `up_to`."""
+    files = [partition_path(base, day) for day in partition_dates(base) if day <= up_to]
+    if not files:
+        raise MissingInputError(
+            f"no {what} loaded on or before {up_to} under {base}: run `loyalty run` or "
+            f"`loyalty backfill` for those dates first"
+        )
+    return pl.scan_parquet(files)
+
+
+def read_table(path: Path, what: str) -> pl.LazyFrame:
+    if not path.is_file():
+        raise MissingInputError(f"{what} not built yet ({path} is missing)")
+    return pl.scan_parquet(path)

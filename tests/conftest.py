@@ -1,0 +1,51 @@
+"""Shared fixtures. Each test gets its own settings, isolated from the caller's LOYALTY_* env."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipelines.config import Settings
+
+# A fixed key for tests only: pseudonyms must be reproducible inside a test.
+TEST_PII_KEY = "5e" * 32
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("LOYALTY_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Iterator[Settings]:
+    yield Settings(data_dir=tmp_path / "data", pii_key=TEST_PII_KEY)
+
+
+@pytest.fixture(scope="session")
+def tiny_shop(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The hand-made shop of tests/tiny_shop.py, run through every stage and published."""
+    from pipelines import run
+    from tests import tiny_shop as shop
+    from tests.scenario import write_landing
+
+    shop_settings = Settings(data_dir=tmp_path_factory.mktemp("tiny_shop"), pii_key=TEST_PII_KEY)
+    write_landing(shop_settings, shop.ROWS, shop.START, shop.AS_OF)
+    run.backfill(shop_settings, shop.START, shop.AS_OF)
+    return shop_settings
+
+
+@pytest.fixture(scope="session")
+def generated_run(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A small generated sample (random data) run through the whole pipeline."""
+    from pipelines import run
+    from pipelines.synth import SynthConfig, generate
+
+    run_settings = Settings(data_dir=tmp_path_factory.mktemp("generated"), pii_key=TEST_PII_KEY)
+    exports = generate(run_settings.paths, SynthConfig(customers=3_000, months=6, seed=11))
+    run.backfill(run_settings, exports.start, exports.end)
+    return run_settings

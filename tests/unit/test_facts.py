@@ -1,0 +1,109 @@
+"""The facts layer of the tiny shop, checked against values worked out by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from pipelines.config import Settings
+from pipelines.transform.facts import age_band, nps_class
+
+
+def _facts(settings: Settings, table: str) -> pl.DataFrame:
+    return pl.read_parquet(settings.paths.facts / f"{table}.parquet")
+
+
+def test_customer_month_spine_has_every_month_from_cohort_to_as_of(tiny_shop: Settings) -> None:
+    spine = _facts(tiny_shop, "customer_month").sort("customer_id", "period_month")
+    rows = spine.select(
+        "customer_id",
+        "period_month",
+        "period_index",
+        "completed_orders",
+        "net_revenue",
+        "is_active",
+    ).rows()
+    jan, feb, mar = dt.date(2025, 1, 1), dt.date(2025, 2, 1), dt.date(2025, 3, 1)
+    assert rows == [
+        # C1: 100 in January; 50 at 2025-02-28 23:59:59 is February; 30 at 03-01 00:00 is March.
+        ("C1", jan, 0, 1, 100.0, True),
+        ("C1", feb, 1, 1, 50.0, True),
+        ("C1", mar, 2, 1, 30.0, True),
+        # C2: 80 - 20 refunded = 60; the cancelled February order is no purchase.
+        ("C2", jan, 0, 1, 60.0, True),
+        ("C2", feb, 1, 0, 0.0, False),
+        ("C2", mar, 2, 0, 0.0, False),
+        # C3 never bought (its only order was refunded in full): not in the spine.
+        # C4: 100 RON x 0.201 = 20.10 EUR.
+        ("C4", feb, 0, 1, pytest.approx(20.1), True),
+        ("C4", mar, 1, 0, 0.0, False),
+        # C5: its cohort is the current month.
+        ("C5", mar, 0, 1, 10.0, True),
+    ]
+
+
+def test_only_the_month_of_the_as_of_date_is_incomplete(tiny_shop: Settings) -> None:
+    spine = _facts(tiny_shop, "customer_month")
+    incomplete = spine.filter(~pl.col("is_complete_month"))["period_month"].unique().to_list()
+    assert incomplete == [dt.date(2025, 3, 1)]
+
+
+def test_latest_nps_of_the_month_is_the_last_answer(tiny_shop: Settings) -> None:
+    spine = _facts(tiny_shop, "customer_month")
+    c1_january = spine.filter(
+        (pl.col("customer_id") == "C1") & (pl.col("period_month") == dt.date(2025, 1, 1))
+    )
+    # C1 answered 10 on 01-12 and 6 on 01-25: the month keeps 6, a detractor.
+    assert c1_january.select("responses", "nps_score_latest", "nps_class_latest").row(0) == (
+        2,
+        6,
+        "detractor",
+    )
+
+
+def test_customers_without_a_purchase_have_no_cohort(tiny_shop: Settings) -> None:
+    customers = _facts(tiny_shop, "customers").sort("customer_id")
+    cohorts = dict(customers.select("customer_id", "cohort_month").rows())
+    assert cohorts == {
+        "C1": dt.date(2025, 1, 1),
+        "C2": dt.date(2025, 1, 1),
+        "C3": None,
+        "C4": dt.date(2025, 2, 1),
+        "C5": dt.date(2025, 3, 1),
+    }
+
+
+def test_responses_link_by_id_or_by_pseudonymous_email(tiny_shop: Settings) -> None:
+    responses = _facts(tiny_shop, "survey_responses").sort("response_id")
+    linked = dict(responses.select("response_id", "customer_id").rows())
+    # R4 names a customer the CRM does not know; R5 has no id but C4's e-mail (case and
+    # spaces differ: the normalised e-mail hashes the same). R6 scored 11: quarantined.
+    assert linked == {"R1": "C1", "R2": "C1", "R3": "C2", "R4": None, "R5": "C4"}
+
+
+@pytest.mark.parametrize(
+    ("score", "expected"),
+    [
+        (0, "detractor"),
+        (6, "detractor"),
+        (7, "passive"),
+        (8, "passive"),
+        (9, "promoter"),
+        (10, "promoter"),
+    ],
+)
+def test_nps_class_boundaries(score: int, expected: str) -> None:
+    assert pl.select(nps_class(pl.lit(score))).item() == expected
+
+
+@pytest.mark.parametrize(
+    ("birth_year", "expected"),
+    [(None, "unknown"), (2008, "under 18"), (2007, "18-24"), (1991, "25-34"), (1960, "65+")],
+)
+def test_age_band_at_the_as_of_date(birth_year: int | None, expected: str) -> None:
+    # As of 2025-03-15: 2025 - 2008 = 17 -> under 18; 2025 - 2007 = 18 -> 18-24;
+    # 2025 - 1991 = 34 -> 25-34; 2025 - 1960 = 65 -> 65+.
+    band = pl.select(age_band(pl.lit(birth_year, dtype=pl.Int64), dt.date(2025, 3, 15))).item()
+    assert band == expected

@@ -1,0 +1,76 @@
+"""The SQL runner: order inferred from the SQL, parameters bound, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines import models
+from pipelines.errors import LoyaltyError
+
+
+def _model(tmp_path: Path, name: str, sql: str) -> models.Model:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(sql)
+    return models.load_model(path)
+
+
+def test_order_follows_references_not_file_names(tmp_path: Path) -> None:
+    last = _model(tmp_path, "marts/a_last.sql", "select * from marts.m_middle")
+    middle = _model(
+        tmp_path, "marts/m_middle.sql", "with x as (select * from marts.z_first) select * from x"
+    )
+    first = _model(tmp_path, "marts/z_first.sql", "select 1 as n")
+    order = [model.table for model in models.execution_order([last, middle, first])]
+    assert order == ["marts.z_first", "marts.m_middle", "marts.a_last"]
+
+
+def test_cte_names_and_external_tables_are_not_dependencies(tmp_path: Path) -> None:
+    model = _model(
+        tmp_path, "marts/m.sql", "with base as (select * from facts.orders) select * from base"
+    )
+    assert model.references == {"facts.orders"}
+
+
+def test_a_cycle_is_reported(tmp_path: Path) -> None:
+    a = _model(tmp_path, "marts/a.sql", "select * from marts.b")
+    b = _model(tmp_path, "marts/b.sql", "select * from marts.a")
+    with pytest.raises(LoyaltyError, match="cycle"):
+        models.execution_order([a, b])
+
+
+def test_parameters_are_bound_and_a_missing_one_is_named(tmp_path: Path) -> None:
+    model = _model(tmp_path, "marts/p.sql", "select $window_days * 2 as doubled")
+    assert model.parameters == {"window_days"}
+    with duckdb.connect() as connection:
+        models.run_models(connection, [model], {"window_days": 45, "unused": 1})
+        assert connection.sql("select doubled from marts.p").fetchall() == [(90,)]
+        with pytest.raises(LoyaltyError, match=r"p\.sql: no value for parameter\(s\) window_days"):
+            models.run_models(connection, [model], {})
+
+
+def test_a_failing_model_names_its_file(tmp_path: Path) -> None:
+    model = _model(tmp_path, "marts/broken.sql", "select * from facts.nowhere")
+    with (
+        duckdb.connect() as connection,
+        pytest.raises(LoyaltyError, match=r"broken\.sql: .*nowhere"),
+    ):
+        models.run_models(connection, [model], {})
+
+
+def test_a_model_must_be_a_single_select(tmp_path: Path) -> None:
+    with pytest.raises(LoyaltyError, match="one SELECT"):
+        _model(tmp_path, "marts/ddl.sql", "create table marts.x as select 1")
+
+
+def test_every_shipped_model_loads_and_is_ordered() -> None:
+    shipped = models.discover()
+    assert {model.table for model in shipped} >= {"marts.nps_monthly", "marts.cohort_retention"}
+    assert len(models.execution_order(shipped)) == len(shipped)
+    for model in shipped:
+        # Only the first layers' names appear: models read facts or other models.
+        assert all(ref.split(".")[0] in {"facts", "marts", "ops"} for ref in model.references)
+        assert model.sql.lstrip().startswith("--"), f"{model.path} lacks its header comment"
