@@ -12,10 +12,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SOURCES: tuple[str, ...] = ("customers", "orders", "survey_responses")
+# The driver ratings the survey carries (columns driver_<name>) and the CLI's components.
+SURVEY_DRIVERS: tuple[str, ...] = ("quality", "price", "service", "assortment", "delivery")
+CLI_COMPONENTS: tuple[str, ...] = ("recommendation", "satisfaction", "repurchase")
 
 
 class Settings(BaseSettings):
@@ -39,12 +42,63 @@ class Settings(BaseSettings):
         description="Units of the reporting currency per unit of each accepted currency.",
     )
     nps_min_sample: int = Field(30, description="Groups with fewer valid responses are flagged.")
+    # Survey metrics and survey x behaviour (docs/metrics.md, "Surveys").
+    csi_driver_weights: dict[str, float] = Field(
+        default_factory=dict, description="CSI weight per driver; a driver not listed weighs 1."
+    )
+    cli_weights: dict[str, float] = Field(
+        default_factory=dict, description="CLI weight per component; one not listed weighs 1."
+    )
+    comment_top_terms: int = Field(10, ge=1, description="Terms kept per language and class.")
+    nps_churn_window_days: int = Field(
+        90, ge=1, description="W: churned at d when the last purchase is more than W days before."
+    )
+    nps_churn_horizon_months: int = Field(
+        6, ge=1, description="Churn of respondents of month m is read at the end of m + this."
+    )
+    programme_window_start: dt.date | None = Field(
+        None, description="First day of the programme test window; none: each enrolment."
+    )
+    programme_window_end: dt.date | None = Field(
+        None, description="Last day of the programme test window; none: the as-of date."
+    )
     duckdb_threads: int | None = None
     duckdb_memory_limit: str | None = Field(None, description="e.g. '8GB'; DuckDB spills past it.")
+
+    @field_validator("csi_driver_weights")
+    @classmethod
+    def _known_drivers(cls, weights: dict[str, float]) -> dict[str, float]:
+        return _known_weights(weights, SURVEY_DRIVERS, "driver")
+
+    @field_validator("cli_weights")
+    @classmethod
+    def _known_components(cls, weights: dict[str, float]) -> dict[str, float]:
+        return _known_weights(weights, CLI_COMPONENTS, "CLI component")
+
+    def csi_weight(self, driver: str) -> float:
+        return self.csi_driver_weights.get(driver, 1.0)
+
+    def cli_weight(self, component: str) -> float:
+        return self.cli_weights.get(component, 1.0)
 
     @cached_property
     def paths(self) -> Layout:
         return Layout(self.data_dir.resolve())
+
+
+def _known_weights(
+    weights: dict[str, float], known: tuple[str, ...], what: str
+) -> dict[str, float]:
+    """Weights keyed by lower-case name; an unknown name or a negative weight is refused."""
+    weights = {name.lower(): weight for name, weight in weights.items()}
+    unknown = sorted(weights.keys() - set(known))
+    if unknown:
+        raise ValueError(f"unknown {what} {', '.join(unknown)} (known: {', '.join(known)})")
+    if any(weight < 0 for weight in weights.values()) or not any(
+        weights.get(name, 1.0) > 0 for name in known
+    ):
+        raise ValueError(f"{what} weights must be >= 0 and not all 0")
+    return weights
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
+from pipelines import sql_functions
 from pipelines.errors import LoyaltyError
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ def run_models(
     parameters: Mapping[str, object],
 ) -> dict[str, int]:
     """Build every model as a table; returns the row count of each."""
+    sql_functions.register(connection)
     counts: dict[str, int] = {}
     for model in execution_order(models):
         missing = model.parameters - parameters.keys()

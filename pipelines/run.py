@@ -21,16 +21,16 @@ import polars as pl
 
 from pipelines import extract as extract_stage
 from pipelines import models, storage
-from pipelines.config import SOURCES, Settings
+from pipelines.config import CLI_COMPONENTS, SOURCES, SURVEY_DRIVERS, Settings
 from pipelines.errors import MissingInputError
 from pipelines.periods import cutoff, date_range, last_complete_month, month_start
 from pipelines.publish import Release, sql_literal
 from pipelines.publish import publish as publish_release
-from pipelines.transform import facts, staging
+from pipelines.transform import comments, facts, staging
 
 log = logging.getLogger(__name__)
 
-FACT_TABLES = ("customers", "orders", "survey_responses", "customer_month")
+FACT_TABLES = ("customers", "orders", "survey_responses", "customer_month", "comment_terms")
 # Export dates extracted in one pass by a backfill: large enough to amortise Polars'
 # per-call cost, small enough that a month of a large workload fits in memory.
 BACKFILL_BATCH_DAYS = 31
@@ -90,6 +90,7 @@ def build_facts(settings: Settings, as_of: dt.date) -> dict[str, int]:
                 built("customers"), built("orders"), built("survey_responses"), as_of
             ),
         ),
+        ("comment_terms", lambda: comments.comment_terms(built("survey_responses"))),
     ]
     counts: dict[str, int] = {}
     with timed("facts", as_of):
@@ -106,6 +107,21 @@ def model_parameters(settings: Settings, as_of: dt.date) -> dict[str, object]:
         "as_of_month": month_start(as_of),
         "last_complete_month": last_complete_month(as_of),
         "nps_min_sample": settings.nps_min_sample,
+        **survey_parameters(settings, as_of),
+    }
+
+
+def survey_parameters(settings: Settings, as_of: dt.date) -> dict[str, object]:
+    """The settings of the survey marts (docs/configuration.md, "Survey metrics")."""
+    return {
+        **{f"csi_weight_{driver}": settings.csi_weight(driver) for driver in SURVEY_DRIVERS},
+        **{f"cli_weight_{part}": settings.cli_weight(part) for part in CLI_COMPONENTS},
+        "comment_top_terms": settings.comment_top_terms,
+        "nps_churn_window_days": settings.nps_churn_window_days,
+        "nps_churn_horizon_months": settings.nps_churn_horizon_months,
+        # NULL start: each member is followed from their own enrolment.
+        "programme_window_start": settings.programme_window_start,
+        "programme_window_end": min(settings.programme_window_end or as_of, as_of),
     }
 
 

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 import polars as pl
 
-from pipelines.config import Settings
+from pipelines.config import SURVEY_DRIVERS, Settings
 
 
 class Kind(StrEnum):
@@ -72,7 +72,7 @@ def _outside(column: str, low: float, high: float) -> Callable[[Settings], pl.Ex
 
 ORDER_STATUSES = ("completed", "cancelled", "refunded")
 PROGRAMME_ARMS = ("control", "variant_a", "variant_b")
-DRIVERS = ("quality", "price", "service", "assortment", "delivery")
+DRIVERS = SURVEY_DRIVERS
 # An order above this (in its own currency) is a typing slip, not a purchase.
 ABSURD_AMOUNT = 1_000_000.0
 
