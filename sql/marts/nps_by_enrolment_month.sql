@@ -1,0 +1,50 @@
+-- marts.nps_by_enrolment_month: NPS of loyalty-programme members by months since they
+-- enrolled, overall and per programme arm.
+--
+-- Grain: one row per months_since_enrolment and programme_arm ('all' for every arm).
+-- Reads: intermediate.responses_segmented (linked responses of customers with an enrolment
+--   date; the arm is the customer's as of the as-of date).
+-- Settings: $nps_min_sample.
+-- Definitions: months_since_enrolment = calendar months from the enrolment month to the
+--   response month (UTC); 0 = answered in the month of enrolment; negative = answered
+--   before enrolling (a baseline). NPS and its standard error as in
+--   marts.survey_scores_by_period (multinomial variance of the +1/0/-1 code).
+with
+
+members as (
+    select
+        nps_class,
+        nps_code,
+        programme_arm,
+        (year(response_month) * 12 + month(response_month))
+        - (
+            year(enrolled_at at time zone 'UTC') * 12 + month(enrolled_at at time zone 'UTC')
+        ) as months_since_enrolment
+    from intermediate.responses_segmented
+    where enrolled_at is not null
+),
+
+counted as (
+    select
+        months_since_enrolment,
+        coalesce(programme_arm, 'all') as programme_arm,
+        count(*) filter (where nps_class = 'promoter') as promoters,
+        count(*) filter (where nps_class = 'passive') as passives,
+        count(*) filter (where nps_class = 'detractor') as detractors,
+        count(*) as responses_n,
+        100 * avg(nps_code) as nps,
+        100 * stddev_pop(nps_code) / sqrt(count(*)) as nps_se
+    from members
+    group by months_since_enrolment, grouping sets ((), (programme_arm))
+),
+
+final as (
+    select
+        *,
+        1.96 * nps_se as nps_moe_95,
+        responses_n < $nps_min_sample as is_small_sample
+    from counted
+)
+
+select * from final
+order by months_since_enrolment, programme_arm
