@@ -1,8 +1,8 @@
 """Deterministic synthetic CRM and survey exports (`loyalty generate`).
 
 The same seed and sizes give byte-identical files. The generator's ground truth (model
-parameters, programme uplift) is written to `<data_dir>/synth/truth.json` so that tests
-and fits can compare against what really happened.
+parameters, programme uplift and its effect on the measured metrics) is written to
+`<data_dir>/synth/truth.json` so that tests and fits can compare against what really happened.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pipelines.periods import date_range
 from pipelines.synth.behaviour import TrueParameters, draw_customers, draw_purchases, draw_responses
 from pipelines.synth.exports import customer_versions, order_versions, response_versions
 from pipelines.synth.text import personal_data
+from pipelines.synth.truth import programme_effects
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,8 @@ def generate(
     result = GeneratedExports(
         config.start, config.end, {name: f.height for name, f in exports.items()}
     )
-    _write_truth(layout.root / "synth" / "truth.json", config, truth, result)
+    effects = programme_effects(customers, purchases, config.horizon_days)
+    _write_truth(layout.root / "synth" / "truth.json", config, truth, result, effects)
     return result
 
 
@@ -118,7 +120,11 @@ def _write_by_export_date(
 
 
 def _write_truth(
-    path: Path, config: SynthConfig, truth: TrueParameters, result: GeneratedExports
+    path: Path,
+    config: SynthConfig,
+    truth: TrueParameters,
+    result: GeneratedExports,
+    effects: dict[str, dict[str, dict[str, float | None]]],
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
@@ -128,6 +134,8 @@ def _write_truth(
             "end": config.end.isoformat(),
         },
         "true_parameters": asdict(truth),
+        # What each arm truly changed on the metrics marts.programme_evaluation measures.
+        "programme_effect": effects,
         "rows": result.rows,
     }
     path.write_text(json.dumps(document, indent=2) + "\n")

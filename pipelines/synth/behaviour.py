@@ -126,6 +126,11 @@ def draw_purchases(
 
     A customer makes at most N repeats, N ~ Geometric(p) (dropout after the N-th), at
     exponential gaps with rate lambda, and none after the end of the period.
+
+    `control_day` is the day the same purchase would have happened without the programme
+    (the same draws on the unaccelerated clock: common random numbers); it is later than
+    `ordered_day` or equal, and may fall after the period. It states the programme's true
+    effect (see pipelines.synth.truth) and is not exported.
     """
     buyers = customers.filter(pl.col("first_purchase_day") < horizon_days)
     first = buyers["first_purchase_day"].to_numpy()
@@ -146,18 +151,25 @@ def draw_purchases(
     enrolled_after = np.clip(buyers["enrolment_day"].to_numpy() - first, 0.0, horizon_days)
     start = np.repeat(enrolled_after, draws)
     speed = 1.0 + np.repeat(uplift, draws)
+    control_repeat_day = np.repeat(first, draws) + offsets
     offsets = np.where(offsets > start, start + (offsets - start) / speed, offsets)
     repeat_day = np.repeat(first, draws) + offsets
     kept = repeat_day < horizon_days
     index = buyers["customer_index"].to_numpy()
     purchase_day = np.concatenate((first, repeat_day[kept]))
+    control_day = np.concatenate((first, control_repeat_day[kept]))
     customer = np.concatenate((index, index[owner[kept]]))
     spend_scale = np.concatenate(
         (buyers["spend_scale"].to_numpy(), buyers["spend_scale"].to_numpy()[owner[kept]])
     )
     amount_eur = rng.gamma(truth.spend_p, 1.0 / spend_scale)
     return pl.DataFrame(
-        {"customer_index": customer, "ordered_day": purchase_day, "amount_eur": amount_eur}
+        {
+            "customer_index": customer,
+            "ordered_day": purchase_day,
+            "amount_eur": amount_eur,
+            "control_day": control_day,
+        }
     ).sort("ordered_day")
 
 
