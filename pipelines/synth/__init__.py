@@ -85,7 +85,7 @@ def generate(
     result = GeneratedExports(
         config.start, config.end, {name: f.height for name, f in exports.items()}
     )
-    effects = programme_effects(customers, purchases, config.horizon_days)
+    effects = programme_effects(customers, purchases, responses, config.horizon_days)
     _write_truth(layout.root / "synth" / "truth.json", config, truth, result, effects)
     return result
 

@@ -180,7 +180,11 @@ def draw_responses(
     horizon_days: float,
     truth: TrueParameters,
 ) -> pl.DataFrame:
-    """Survey answers: a share of purchases is followed, days later, by a response."""
+    """Survey answers: a share of purchases is followed, days later, by a response.
+
+    `control_submitted_day` is when the answer would have come without the programme (its
+    purchase's `control_day` plus the same delay); it states the true effect, not exported.
+    """
     answered = purchases.filter(pl.lit(rng.random(purchases.height)) < truth.response_probability)
     answered = answered.with_columns(
         submitted_day=pl.col("ordered_day") + pl.lit(rng.uniform(0.5, 10.0, answered.height))
@@ -210,6 +214,9 @@ def draw_responses(
     return joined.select(
         "customer_index",
         "submitted_day",
+        control_submitted_day=pl.col("control_day")
+        + pl.col("submitted_day")
+        - pl.col("ordered_day"),
         language=language,
         nps_score=pl.lit(nps),
         satisfaction=pl.lit(satisfaction),

@@ -11,8 +11,10 @@ The outcomes follow marts.programme_evaluation with its default settings (test w
 from each member's enrolment to the end of the sample; retention = a purchase in the last
 `RETENTION_WINDOW_DAYS` days). Revenue is the order amount in EUR before partial refunds
 (about 1% of revenue, the same share in every arm), so the relative lifts are exact and the
-absolute revenue lift is about 1% above what refunds leave. Answers do not depend on the
-arm, so the true NPS lift is 0.
+absolute revenue lift is about 1% above what refunds leave. An answer's score does not
+depend on the arm, but which answers fall in the window does (a variant buys, so answers,
+more often): the true NPS lift compares the NPS of the answers as they came with the NPS
+of the answers that would have come without the programme.
 """
 
 from __future__ import annotations
@@ -34,13 +36,44 @@ def _outcomes(day: str, enrolled: pl.Expr, horizon_days: float) -> dict[str, pl.
     }
 
 
+def _nps(day: str, horizon_days: float) -> pl.Expr:
+    """NPS of the answers whose day (actual or control) falls after enrolment."""
+    followed = (pl.col(day) >= pl.col("enrolment_day")) & (pl.col(day) < horizon_days)
+    code = pl.when(pl.col("nps_score") >= 9).then(1.0).when(pl.col("nps_score") <= 6).then(-1.0)
+    return 100 * code.otherwise(0.0).filter(followed).mean()
+
+
+def _nps_effects(
+    members: pl.DataFrame, responses: pl.DataFrame, horizon_days: float
+) -> dict[str, dict[str, float | None]]:
+    by_arm = (
+        members.join(responses, on="customer_index")
+        .group_by("programme_arm")
+        .agg(
+            actual=_nps("submitted_day", horizon_days),
+            control=_nps("control_submitted_day", horizon_days),
+        )
+    )
+    return {
+        arm: {"absolute": actual - control, "relative": None}
+        for arm, actual, control in by_arm.iter_rows()
+    }
+
+
 def programme_effects(
-    customers: pl.DataFrame, purchases: pl.DataFrame, horizon_days: float
+    customers: pl.DataFrame,
+    purchases: pl.DataFrame,
+    responses: pl.DataFrame,
+    horizon_days: float,
 ) -> dict[str, dict[str, dict[str, float | None]]]:
-    """{arm: {metric: {"absolute": lift, "relative": lift / counterfactual mean}}}."""
+    """{arm: {metric: {"absolute": lift, "relative": lift / counterfactual value}}}.
+
+    The relative NPS lift is None: a ratio of NPS values has no meaning.
+    """
     members = customers.filter(pl.col("programme_arm").is_not_null()).select(
         "customer_index", "programme_arm", "enrolment_day"
     )
+    nps_effects = _nps_effects(members, responses, horizon_days)
     enrolled = pl.col("enrolment_day")
     actual = _outcomes("ordered_day", enrolled, horizon_days)
     control = _outcomes("control_day", enrolled, horizon_days)
@@ -57,7 +90,7 @@ def programme_effects(
     for (arm,), arm_members in sorted(
         per_member.partition_by("programme_arm", as_dict=True).items()
     ):
-        effects[arm] = {"nps": {"absolute": 0.0, "relative": None}}
+        effects[arm] = {"nps": nps_effects[arm]}
         for metric in actual:
             happened = arm_members[f"{metric}_actual"].mean()
             without = arm_members[f"{metric}_control"].mean()

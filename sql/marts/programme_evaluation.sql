@@ -1,0 +1,245 @@
+-- marts.programme_evaluation: each loyalty-programme arm over the test window, and each
+-- variant against control, with 95% confidence intervals and p-values.
+--
+-- Grain: one row per programme_arm and metric ('revenue_per_customer', 'repeat_rate',
+--   'retention_rate', 'nps'); the lift columns are NULL on the control rows.
+-- Reads: facts.customers (arm, enrolment), facts.orders (purchases),
+--   intermediate.responses_segmented (answers of members).
+-- Settings: $programme_window_start (NULL: follow each member from enrolment),
+--   $programme_window_end (at most the as-of date), $nps_churn_window_days (W, retention).
+-- Definitions: the arm's customers are the members with an arm enrolled by the window end
+--   (intention to treat: everyone assigned counts, bought or not). Each is followed from
+--   the later of enrolment and window start to the window end (UTC days). Per customer:
+--   revenue = net revenue of the purchases in that span; repeat = 2+ purchases in it;
+--   retained = a purchase in the last W days of the window (not churned at its end).
+--   nps = NPS of the answers members gave in that span. Rates and revenue are over all of
+--   the arm's customers, so the treatment cannot change the denominator.
+-- Statistics (variant minus control): revenue, Welch's t (unequal variances,
+--   Welch-Satterthwaite degrees of freedom); rates, difference of proportions with the
+--   unpooled standard error for the interval and the pooled one for the z-test; NPS, the
+--   NPS change test z = diff / sqrt(se1^2 + se2^2). Relative lift = lift / control value,
+--   its interval by the delta method (control's uncertainty included); none for NPS, a
+--   ratio of NPS values has no meaning. Quantiles come from inverse_t_cdf and
+--   inverse_normal_cdf, p-values from t_cdf and normal_cdf (pipelines/sql_functions.py).
+with
+
+members as (
+    select
+        customer_id,
+        programme_arm,
+        enrolled_at at time zone 'UTC' as enrolled_at_utc
+    from facts.customers
+    where
+        programme_arm <> 'none'
+        and enrolled_at is not null
+        and cast(enrolled_at at time zone 'UTC' as date) <= $programme_window_end
+),
+
+followed as (
+    select
+        customer_id,
+        programme_arm,
+        case
+            when
+                $programme_window_start is null
+                or enrolled_at_utc >= cast($programme_window_start as timestamp)
+                then enrolled_at_utc
+            else cast($programme_window_start as timestamp)
+        end as followed_from,
+        cast($programme_window_end as timestamp) + interval '1' day as followed_until
+    from members
+),
+
+purchases as (
+    select
+        customer_id,
+        net_amount,
+        ordered_at at time zone 'UTC' as ordered_at_utc
+    from facts.orders
+    where is_purchase
+),
+
+answers as (
+    select
+        customer_id,
+        nps_code,
+        submitted_at at time zone 'UTC' as submitted_at_utc
+    from intermediate.responses_segmented
+    where customer_id is not null
+),
+
+outcomes as (
+    select
+        followed.customer_id,
+        followed.programme_arm,
+        count(purchases.customer_id) as purchases,
+        coalesce(sum(purchases.net_amount), 0) as revenue,
+        count(*) filter (
+            where purchases.ordered_at_utc
+            >= followed.followed_until - interval '1' day * $nps_churn_window_days
+        ) as recent_purchases
+    from followed
+    left join purchases
+        on
+            followed.customer_id = purchases.customer_id
+            and followed.followed_from <= purchases.ordered_at_utc
+            and followed.followed_until > purchases.ordered_at_utc
+    group by followed.customer_id, followed.programme_arm
+),
+
+member_answers as (
+    select
+        followed.programme_arm,
+        answers.nps_code
+    from followed
+    inner join answers
+        on
+            followed.customer_id = answers.customer_id
+            and followed.followed_from <= answers.submitted_at_utc
+            and followed.followed_until > answers.submitted_at_utc
+),
+
+-- Per arm and metric: the estimate, its sampling variance, and what the tests need.
+arm_metrics as (
+    select
+        programme_arm,
+        'revenue_per_customer' as metric,
+        count(*) as units,
+        cast(null as bigint) as successes,
+        avg(revenue) as metric_value,
+        var_samp(revenue) / count(*) as value_variance
+    from outcomes
+    group by programme_arm
+    union all
+    select
+        programme_arm,
+        'repeat_rate' as metric,
+        count(*) as units,
+        count(*) filter (where purchases >= 2) as successes,
+        avg(case when purchases >= 2 then 1.0 else 0.0 end) as metric_value,
+        var_pop(case when purchases >= 2 then 1.0 else 0.0 end) / count(*) as value_variance
+    from outcomes
+    group by programme_arm
+    union all
+    select
+        programme_arm,
+        'retention_rate' as metric,
+        count(*) as units,
+        count(*) filter (where recent_purchases > 0) as successes,
+        avg(case when recent_purchases > 0 then 1.0 else 0.0 end) as metric_value,
+        var_pop(case when recent_purchases > 0 then 1.0 else 0.0 end) / count(*)
+            as value_variance
+    from outcomes
+    group by programme_arm
+    union all
+    select
+        programme_arm,
+        'nps' as metric,
+        count(*) as units,
+        cast(null as bigint) as successes,
+        100 * avg(nps_code) as metric_value,
+        power(100 * stddev_pop(nps_code), 2) / count(*) as value_variance
+    from member_answers
+    group by programme_arm
+),
+
+comparisons as (
+    select
+        arm.programme_arm,
+        arm.metric,
+        arm.units,
+        arm.successes,
+        arm.metric_value,
+        control.metric_value as control_value,
+        sqrt(arm.value_variance) as value_se,
+        arm.metric_value - control.metric_value as lift,
+        sqrt(arm.value_variance + control.value_variance) as lift_se,
+        -- Delta method for (arm - control) / control with independent arms.
+        sqrt(
+            arm.value_variance / power(control.metric_value, 2)
+            + power(arm.metric_value, 2) * control.value_variance
+            / power(control.metric_value, 4)
+        ) as relative_lift_se,
+        case
+            when arm.metric = 'revenue_per_customer'
+                then
+                    power(arm.value_variance + control.value_variance, 2)
+                    / (
+                        power(arm.value_variance, 2) / (arm.units - 1)
+                        + power(control.value_variance, 2) / (control.units - 1)
+                    )
+        end as degrees_of_freedom,
+        case
+            when arm.metric in ('repeat_rate', 'retention_rate')
+                then sqrt(
+                    cast(arm.successes + control.successes as double)
+                    / (arm.units + control.units)
+                    * (
+                        1
+                        - cast(arm.successes + control.successes as double)
+                        / (arm.units + control.units)
+                    )
+                    * (1.0 / arm.units + 1.0 / control.units)
+                )
+            else sqrt(arm.value_variance + control.value_variance)
+        end as test_se
+    from arm_metrics as arm
+    left join arm_metrics as control
+        on
+            arm.metric = control.metric
+            and control.programme_arm = 'control'
+            and arm.programme_arm <> 'control'
+),
+
+tested as (
+    select
+        *,
+        case
+            when metric = 'revenue_per_customer' then 'welch t'
+            when metric = 'nps' then 'nps change z'
+            else 'two-proportion z'
+        end as test_name,
+        lift / nullif(test_se, 0) as test_statistic,
+        case
+            when degrees_of_freedom is not null then inverse_t_cdf(degrees_of_freedom, 0.975)
+            else inverse_normal_cdf(0, 1, 0.975)
+        end as critical_value,
+        lift / nullif(control_value, 0) as relative_lift
+    from comparisons
+),
+
+final as (
+    select
+        programme_arm,
+        metric,
+        units,
+        successes,
+        metric_value,
+        value_se,
+        control_value,
+        lift,
+        lift_se,
+        degrees_of_freedom,
+        test_statistic,
+        $programme_window_start as window_start,
+        $programme_window_end as window_end,
+        case when control_value is not null then test_name end as test_name,
+        lift - critical_value * lift_se as lift_ci_low,
+        lift + critical_value * lift_se as lift_ci_high,
+        case when metric <> 'nps' then relative_lift end as relative_lift,
+        case
+            when metric <> 'nps' then relative_lift - critical_value * relative_lift_se
+        end as relative_lift_ci_low,
+        case
+            when metric <> 'nps' then relative_lift + critical_value * relative_lift_se
+        end as relative_lift_ci_high,
+        case
+            when degrees_of_freedom is not null
+                then 2 * (1 - t_cdf(degrees_of_freedom, abs(test_statistic)))
+            else 2 * (1 - normal_cdf(0, 1, abs(test_statistic)))
+        end as p_value
+    from tested
+)
+
+select * from final
+order by programme_arm, metric
