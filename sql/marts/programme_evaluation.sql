@@ -235,8 +235,8 @@ final as (
         end as relative_lift_ci_high,
         case
             when degrees_of_freedom is not null
-                then 2 * (1 - t_cdf(degrees_of_freedom, abs(test_statistic)))
-            else 2 * (1 - normal_cdf(0, 1, abs(test_statistic)))
+                then 2 * t_cdf(degrees_of_freedom, -abs(test_statistic))
+            else 2 * normal_cdf(0, 1, -abs(test_statistic))
         end as p_value
     from tested
 )

@@ -168,7 +168,7 @@ final as (
         1.96 * changes.nps_se as nps_moe_95,
         changes.responses_n < $nps_min_sample as is_small_sample,
         case when changes.responses_n >= $nps_min_sample then changes.nps end as nps_headline,
-        2 * (1 - normal_cdf(0, 1, abs(changes.nps_change_z))) as nps_change_p_value
+        2 * normal_cdf(0, 1, -abs(changes.nps_change_z)) as nps_change_p_value
     from changes
     left join csi
         on
