@@ -166,3 +166,8 @@ def models_needed_by(targets: set[str]) -> list[models.Model]:
             needed.add(table)
             pending.extend(by_table[table].references)
     return [by_table[table] for table in needed]
+
+
+def warehouse(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """The published warehouse of a pipeline run, read-only as a BI tool opens it."""
+    return duckdb.connect(str(settings.paths.warehouse_db), read_only=True)

@@ -72,5 +72,22 @@ def test_every_shipped_model_loads_and_is_ordered() -> None:
     assert len(models.execution_order(shipped)) == len(shipped)
     for model in shipped:
         # Only the first layers' names appear: models read facts or other models.
-        assert all(ref.split(".")[0] in {"facts", "marts", "ops"} for ref in model.references)
+        assert all(
+            ref.split(".")[0] in {"facts", "intermediate", "marts", "ops"}
+            for ref in model.references
+        )
         assert model.sql.lstrip().startswith("--"), f"{model.path} lacks its header comment"
+
+
+def test_models_can_call_the_statistical_functions(tmp_path: Path) -> None:
+    model = _model(
+        tmp_path,
+        "marts/z.sql",
+        "select normal_cdf(0, 1, 1.96) as p, inverse_t_cdf(10, 0.975) as t_quantile",
+    )
+    with duckdb.connect() as connection:
+        models.run_models(connection, [model], {})
+        models.run_models(connection, [model], {})  # registering twice is harmless
+        p, t_quantile = connection.sql("from marts.z").fetchall()[0]
+    assert p == pytest.approx(0.9750021)
+    assert t_quantile == pytest.approx(2.2281389)  # the t table's 2.228 for 10 df

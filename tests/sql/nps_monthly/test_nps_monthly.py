@@ -10,8 +10,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines import models, run
+from pipelines import models
 from pipelines.config import Settings
+from tests.sql import harness
 
 NPS_MODEL = models.SQL_DIR / "marts" / "nps_monthly.sql"
 
@@ -22,19 +23,10 @@ def _warehouse(settings: Settings) -> duckdb.DuckDBPyConnection:
 
 def _nps_of_counts(promoters: int, passives: int, detractors: int) -> dict[str, object]:
     """Run the model on responses with the given class counts (one month, as of its end)."""
-    classes = ["promoter"] * promoters + ["passive"] * passives + ["detractor"] * detractors
-    responses = pl.DataFrame(
-        {"response_month": [dt.date(2025, 1, 1)] * len(classes), "nps_class": classes}
-    )
-    with duckdb.connect() as connection:
-        connection.register("responses", responses)
-        connection.execute("create schema facts")
-        connection.execute("create table facts.survey_responses as from responses")
-        models.run_models(
-            connection,
-            [models.load_model(NPS_MODEL)],
-            {"nps_min_sample": 30, "last_complete_month": dt.date(2025, 1, 1)},
-        )
+    month = harness.scores("2025-01", (10, promoters), (7, passives), (0, detractors))
+    with harness.build(
+        {"survey_responses": month}, dt.date(2025, 1, 31), ["marts.nps_monthly"]
+    ) as connection:
         return connection.sql("from marts.nps_monthly").pl().row(0, named=True)
 
 
@@ -106,8 +98,6 @@ def test_matches_an_independent_computation_on_generated_data(generated_run: Set
         assert actual[month][2] == pytest.approx(se, abs=1e-9)
 
 
-def test_model_reads_only_the_facts_layer() -> None:
-    assert models.load_model(NPS_MODEL).references == {"facts.survey_responses"}
-    assert run.model_parameters(Settings(), dt.date(2025, 1, 31)).keys() >= (
-        models.load_model(NPS_MODEL).parameters
-    )
+def test_model_is_the_headline_view_of_the_survey_scores() -> None:
+    # One definition of NPS: the monthly headline reads the overall rows of the period mart.
+    assert models.load_model(NPS_MODEL).references == {"marts.survey_scores_by_period"}
