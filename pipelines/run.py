@@ -131,7 +131,7 @@ def build_marts(settings: Settings, as_of: dt.date) -> dict[str, int]:
     paths.build_db.parent.mkdir(parents=True, exist_ok=True)
     paths.build_db.unlink(missing_ok=True)  # a fresh build: no table of an old model lingers
     with timed("marts", as_of), connect(settings, str(paths.build_db)) as connection:
-        _register_inputs(connection, settings, as_of)
+        register_inputs(connection, settings, as_of)
         return models.run_models(connection, models.discover(), model_parameters(settings, as_of))
 
 
@@ -194,7 +194,7 @@ def connect(settings: Settings, database: str) -> Iterator[duckdb.DuckDBPyConnec
         connection.close()
 
 
-def _register_inputs(
+def register_inputs(
     connection: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date
 ) -> None:
     """Facts (and the load audit) as views, so models read them like tables."""

@@ -171,3 +171,15 @@ def models_needed_by(targets: set[str]) -> list[models.Model]:
 def warehouse(settings: Settings) -> duckdb.DuckDBPyConnection:
     """The published warehouse of a pipeline run, read-only as a BI tool opens it."""
     return duckdb.connect(str(settings.paths.warehouse_db), read_only=True)
+
+
+def build_from_facts(
+    settings: Settings, as_of: dt.date, targets: Iterable[str]
+) -> duckdb.DuckDBPyConnection:
+    """The `targets` rebuilt in memory over the facts of a pipeline run, with these settings."""
+    connection = duckdb.connect()
+    run.register_inputs(connection, settings, as_of)
+    models.run_models(
+        connection, models_needed_by(set(targets)), run.model_parameters(settings, as_of)
+    )
+    return connection
