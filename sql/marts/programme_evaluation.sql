@@ -17,7 +17,10 @@
 -- Statistics (variant minus control): revenue, Welch's t (unequal variances,
 --   Welch-Satterthwaite degrees of freedom); rates, difference of proportions with the
 --   unpooled standard error for the interval and the pooled one for the z-test; NPS, the
---   NPS change test z = diff / sqrt(se1^2 + se2^2). Relative lift = lift / control value,
+--   NPS change test z = diff / sqrt(se1^2 + se2^2), where each arm's se is clustered by
+--   customer (members answer several times and a customer's answers move together: the
+--   multinomial se of marts.survey_scores_by_period, which treats answers as independent,
+--   would be too narrow here). Relative lift = lift / control value,
 --   its interval by the delta method (control's uncertainty included); none for NPS, a
 --   ratio of NPS values has no meaning. Quantiles come from inverse_t_cdf and
 --   inverse_normal_cdf, p-values from t_cdf and normal_cdf (pipelines/sql_functions.py).
@@ -87,16 +90,29 @@ outcomes as (
     group by followed.customer_id, followed.programme_arm
 ),
 
+-- NPS per arm from each answering member's code sum and answer count: the customer, not
+-- the answer, is the unit the arms were drawn by.
 member_answers as (
     select
         followed.programme_arm,
-        answers.nps_code
+        followed.customer_id,
+        count(*) as answers,
+        sum(answers.nps_code) as code_sum
     from followed
     inner join answers
         on
             followed.customer_id = answers.customer_id
             and followed.followed_from <= answers.submitted_at_utc
             and followed.followed_until > answers.submitted_at_utc
+    group by followed.programme_arm, followed.customer_id
+),
+
+arm_nps as (
+    select
+        programme_arm,
+        cast(sum(code_sum) as double) / sum(answers) as mean_code
+    from member_answers
+    group by programme_arm
 ),
 
 -- Per arm and metric: the estimate, its sampling variance, and what the tests need.
@@ -132,15 +148,19 @@ arm_metrics as (
     from outcomes
     group by programme_arm
     union all
+    -- Cluster-robust (by customer) variance of the ratio sum(code) / sum(answers).
     select
-        programme_arm,
+        member_answers.programme_arm,
         'nps' as metric,
-        count(*) as units,
+        cast(sum(member_answers.answers) as bigint) as units,
         cast(null as bigint) as successes,
-        100 * avg(nps_code) as metric_value,
-        power(100 * stddev_pop(nps_code), 2) / count(*) as value_variance
+        100 * arm_nps.mean_code as metric_value,
+        10000.0 * count(*) / nullif(count(*) - 1, 0)
+        * sum(power(member_answers.code_sum - arm_nps.mean_code * member_answers.answers, 2))
+        / power(sum(member_answers.answers), 2) as value_variance
     from member_answers
-    group by programme_arm
+    inner join arm_nps on member_answers.programme_arm = arm_nps.programme_arm
+    group by member_answers.programme_arm, arm_nps.mean_code
 ),
 
 comparisons as (

@@ -6,11 +6,14 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
-from pipelines.config import Layout
+from pipelines.config import Layout, Settings
 from pipelines.synth import SynthConfig, generate
+from pipelines.synth.behaviour import TrueParameters, draw_customers, draw_purchases
+from pipelines.synth.truth import RETENTION_WINDOW_DAYS
 
 CONFIG = SynthConfig(customers=2_000, months=3, seed=5)
 
@@ -97,3 +100,33 @@ def test_truth_is_written_beside_the_exports(landing: Layout) -> None:
 def test_no_real_contact_data(landing: Layout) -> None:
     emails = _all(landing, "customers")["email"]
     assert emails.str.contains(r"@example\.(com|org|net)$").all()
+
+
+def test_the_programme_truth_is_stated_per_measured_metric(landing: Layout) -> None:
+    truth = json.loads((landing.root / "synth" / "truth.json").read_text())
+    effects = truth["programme_effect"]
+    assert set(effects) == {"control", "variant_a", "variant_b"}
+    for metric in ("revenue_per_customer", "repeat_rate", "retention_rate", "nps"):
+        assert effects["control"][metric]["absolute"] == 0.0  # control against itself
+    # variant_a buys 10% faster from enrolment on: more revenue than it would have made.
+    assert effects["variant_a"]["revenue_per_customer"]["absolute"] > 0
+    assert effects["variant_a"]["nps"]["relative"] is None
+
+
+def test_counterfactual_purchases_never_come_earlier() -> None:
+    rng = np.random.default_rng(1)
+    truth = TrueParameters()
+    customers = draw_customers(rng, 3_000, 365.0, truth)
+    purchases = draw_purchases(rng, customers, 365.0, truth)
+    assert (purchases["control_day"] >= purchases["ordered_day"]).all()
+    arms = purchases.join(customers.select("customer_index", "programme_arm"), on="customer_index")
+    untreated = arms.filter(
+        pl.col("programme_arm").is_null() | (pl.col("programme_arm") == "control")
+    )
+    assert (untreated["control_day"] == untreated["ordered_day"]).all()
+    treated = arms.filter(pl.col("programme_arm") == "variant_a")
+    assert (treated["control_day"] > treated["ordered_day"]).any()
+
+
+def test_truth_follows_the_default_retention_window() -> None:
+    assert Settings().nps_churn_window_days == RETENTION_WINDOW_DAYS
