@@ -54,8 +54,12 @@ def _nps_effects(
             control=_nps("control_submitted_day", horizon_days),
         )
     )
+    # An arm whose members gave no answer in the window (a tiny sample) has no NPS effect.
     return {
-        arm: {"absolute": actual - control, "relative": None}
+        arm: {
+            "absolute": None if actual is None or control is None else actual - control,
+            "relative": None,
+        }
         for arm, actual, control in by_arm.iter_rows()
     }
 
@@ -90,7 +94,7 @@ def programme_effects(
     for (arm,), arm_members in sorted(
         per_member.partition_by("programme_arm", as_dict=True).items()
     ):
-        effects[arm] = {"nps": nps_effects[arm]}
+        effects[arm] = {"nps": nps_effects.get(arm, {"absolute": None, "relative": None})}
         for metric in actual:
             happened = arm_members[f"{metric}_actual"].mean()
             without = arm_members[f"{metric}_control"].mean()

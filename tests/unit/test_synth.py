@@ -130,3 +130,10 @@ def test_counterfactual_purchases_never_come_earlier() -> None:
 
 def test_truth_follows_the_default_retention_window() -> None:
     assert Settings().nps_churn_window_days == RETENTION_WINDOW_DAYS
+
+
+def test_a_tiny_sample_still_states_its_truth(tmp_path: Path) -> None:
+    # 60 customers over a month: some arms have no member answers; their NPS effect is None.
+    generate(Layout(tmp_path), SynthConfig(customers=60, months=1, seed=2))
+    effects = json.loads((tmp_path / "synth" / "truth.json").read_text())["programme_effect"]
+    assert [metrics["nps"]["absolute"] for metrics in effects.values()] == [None, None]
