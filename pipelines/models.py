@@ -2,7 +2,9 @@
 
 A model is one file `sql/<schema>/<name>.sql` holding one SELECT; it becomes the table
 `<schema>.<name>`. Which models it reads, and which `$parameters` it binds, are read from
-the SQL itself with sqlglot, so there is no hand-kept list to fall out of date.
+the SQL itself with sqlglot, so there is no hand-kept list to fall out of date. The
+statistical functions models may call (p-values, intervals) are registered on the
+connection first (`pipelines.sql_functions`).
 """
 
 from __future__ import annotations
