@@ -8,22 +8,6 @@
 -- Unlinked responses count: NPS is about respondents, known to the CRM or not.
 with
 
-months as (
-    select
-        period_start,
-        promoters,
-        passives,
-        detractors,
-        responses_n,
-        nps,
-        nps_se,
-        nps_moe_95,
-        is_small_sample,
-        is_complete_period
-    from marts.survey_scores_by_period
-    where period_grain = 'month' and segment = 'all'
-),
-
 final as (
     select
         period_start as period_month,
@@ -36,7 +20,8 @@ final as (
         nps_moe_95,
         is_small_sample,
         is_complete_period as is_complete_month
-    from months
+    from marts.survey_scores_by_period
+    where period_grain = 'month' and segment = 'all'
 )
 
 select * from final

@@ -76,6 +76,13 @@ def customer(
     }
 
 
+def member(customer_id: str, enrolled_at: str, arm: str) -> dict[str, object]:
+    """A loyalty-programme member enrolled at `enrolled_at` in `arm`."""
+    return customer(
+        customer_id, is_loyalty_member=True, enrolled_at=at(enrolled_at), programme_arm=arm
+    )
+
+
 def purchase(customer_id: str, ordered_at: str, net_amount: float = 10.0) -> dict[str, object]:
     return {
         "order_id": f"O-{customer_id}-{ordered_at}",

@@ -7,23 +7,17 @@ import datetime as dt
 import pytest
 
 from tests.sql import harness
-from tests.sql.harness import at, customer, response
+from tests.sql.harness import customer, member, response
 
 AS_OF = dt.date(2025, 3, 31)
 
 
-def _member(customer_id: str, enrolled_at: str, arm: str) -> dict[str, object]:
-    return customer(
-        customer_id, is_loyalty_member=True, enrolled_at=at(enrolled_at), programme_arm=arm
-    )
-
-
 STAGING = {
     "customers": [
-        _member("M1", "2025-01-20", "variant_a"),
-        _member("M2", "2025-02-05", "control"),
+        member("M1", "2025-01-20", "variant_a"),
+        member("M2", "2025-02-05", "control"),
         # Enrolled 30 minutes before February (UTC): February is month 1 for M3.
-        _member("M3", "2025-01-31T23:30:00", "variant_b"),
+        member("M3", "2025-01-31T23:30:00", "variant_b"),
         customer("C4"),
     ],
     "survey_responses": [

@@ -17,24 +17,18 @@ from pipelines.config import Settings
 from pipelines.synth import SynthConfig, generate
 from tests.conftest import TEST_PII_KEY
 from tests.sql import harness
-from tests.sql.harness import at, customer, purchase, response
+from tests.sql.harness import customer, member, purchase, response
 
 MART = "marts.programme_evaluation"
 AS_OF = dt.date(2025, 6, 30)  # retention: a purchase from 2025-04-02 on (the last 90 days)
 
 
-def _member(customer_id: str, enrolled_at: str, arm: str) -> dict[str, object]:
-    return customer(
-        customer_id, is_loyalty_member=True, enrolled_at=at(enrolled_at), programme_arm=arm
-    )
-
-
 STAGING = {
     "customers": [
-        _member("A1", "2025-01-01", "control"),
-        _member("A2", "2025-01-01", "control"),
-        _member("B1", "2025-02-01", "variant_a"),
-        _member("B2", "2025-02-01", "variant_a"),
+        member("A1", "2025-01-01", "control"),
+        member("A2", "2025-01-01", "control"),
+        member("B1", "2025-02-01", "variant_a"),
+        member("B2", "2025-02-01", "variant_a"),
         customer("C1"),  # not a member: in no arm
     ],
     "orders": [

@@ -8,6 +8,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from pipelines import models
 from pipelines.config import Settings
 from tests.sql import harness
 
@@ -63,3 +64,18 @@ def test_matches_polars_on_generated_data(generated_run: Settings) -> None:
         assert linkage[(month, "all")]["response_rate_active"] == pytest.approx(rate)
     shares = [row["language_share"] for (_, language), row in linkage.items() if language != "all"]
     assert sum(shares) == pytest.approx(len(expected))  # each month's languages add up to 1
+
+
+def test_every_survey_mart_is_published_and_the_intermediate_tables_are_not(
+    tiny_shop: Settings,
+) -> None:
+    with harness.warehouse(tiny_shop) as connection:
+        tables = {
+            f"{schema}.{table}"
+            for schema, table in connection.sql(
+                "select schema_name, table_name from duckdb_tables()"
+            ).fetchall()
+        }
+    shipped = {model.table for model in models.discover()}
+    assert {table for table in shipped if table.startswith("marts.")} <= tables
+    assert not {table for table in tables if table.startswith("intermediate.")}
