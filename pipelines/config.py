@@ -42,7 +42,7 @@ class Settings(BaseSettings):
         description="Units of the reporting currency per unit of each accepted currency.",
     )
     nps_min_sample: int = Field(30, description="Groups with fewer valid responses are flagged.")
-    # Survey metrics and survey x behaviour (docs/metrics.md, "Surveys").
+    # Survey metrics and survey x behaviour (docs/metrics.md, "Survey metrics").
     csi_driver_weights: dict[str, float] = Field(
         default_factory=dict, description="CSI weight per driver; a driver not listed weighs 1."
     )

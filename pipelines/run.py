@@ -112,7 +112,7 @@ def model_parameters(settings: Settings, as_of: dt.date) -> dict[str, object]:
 
 
 def survey_parameters(settings: Settings, as_of: dt.date) -> dict[str, object]:
-    """The settings of the survey marts (docs/configuration.md, "Survey metrics")."""
+    """The settings of the survey marts, as the `$names` their SQL binds."""
     return {
         **{f"csi_weight_{driver}": settings.csi_weight(driver) for driver in SURVEY_DRIVERS},
         **{f"cli_weight_{part}": settings.cli_weight(part) for part in CLI_COMPONENTS},
