@@ -1,0 +1,162 @@
+"""The BG/NBD purchase model (Fader, Hardie & Lee 2005, "Counting your customers the easy
+way"): fit by maximum likelihood, then P(alive) and expected purchases per customer.
+
+While alive a customer buys as a Poisson process with rate lambda ~ Gamma(r, alpha); after
+each repeat purchase they drop out with probability p ~ Beta(a, b). Time is in whatever
+unit the inputs use (days in the pipeline, weeks in the paper): alpha is in that unit,
+r, a and b are unit-free.
+
+Inputs per customer are the RFM summary: x = frequency, t_x = recency, T = tenure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import digamma, expit, gammaln, hyp2f1
+
+from pipelines.clv.mle import Fit, maximise
+
+MODEL = "bgnbd"
+NAMES = ("r", "alpha", "a", "b")
+
+
+@dataclass(frozen=True)
+class Triples:
+    """Distinct (x, t_x, T) rows and how many customers share each: the likelihood of a
+    customer depends on nothing else, so a fit costs distinct rows, not customers."""
+
+    x: np.ndarray
+    t_x: np.ndarray
+    T: np.ndarray
+    weight: np.ndarray
+
+    @classmethod
+    def collapse(cls, frequency: np.ndarray, recency: np.ndarray, tenure: np.ndarray) -> Triples:
+        rows, counts = np.unique(
+            np.column_stack([frequency, recency, tenure]).astype(float), axis=0, return_counts=True
+        )
+        return cls(rows[:, 0], rows[:, 1], rows[:, 2], counts.astype(float))
+
+    @property
+    def customers_n(self) -> int:
+        return int(self.weight.sum())
+
+
+def mean_log_likelihood(triples: Triples, log_params: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean log-likelihood per customer and its gradient with respect to log(r, alpha, a, b).
+
+    ln L = A1 + A2 + ln(exp(A3) + [x > 0] exp(A4)) with
+      A1 = lnG(r + x) - lnG(r) + r ln(alpha)
+      A2 = ln B(a, b + x) - ln B(a, b)
+      A3 = -(r + x) ln(alpha + T)
+      A4 = ln(a) - ln(b + x - 1) - (r + x) ln(alpha + t_x)
+    """
+    r, alpha, a, b = np.exp(log_params)
+    x, t_x, T, w = triples.x, triples.t_x, triples.T, triples.weight
+    repeat = x > 0
+    log_alpha_T = np.log(alpha + T)
+    log_alpha_tx = np.log(alpha + t_x)
+    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+    a3 = -(r + x) * log_alpha_T
+    b_x1 = b + np.maximum(x, 1) - 1  # b + x - 1, only used where x > 0
+    a4 = np.where(repeat, np.log(a) - np.log(b_x1) - (r + x) * log_alpha_tx, -np.inf)
+    mix = np.logaddexp(a3, a4)
+    ll = a1 + a2 + mix
+    # Shares of the two terms inside the logarithm: they weight the terms' derivatives.
+    w3 = np.exp(a3 - mix)
+    w4 = 1.0 - w3
+    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w3 * log_alpha_T - w4 * log_alpha_tx
+    d_alpha = r / alpha - (r + x) * (w3 / (alpha + T) + w4 / (alpha + t_x))
+    common = digamma(a + b) - digamma(a + b + x)
+    d_a = common + w4 / a
+    d_b = common + digamma(b + x) - digamma(b) - w4 / b_x1
+    total = w.sum()
+    gradient = np.array([w @ d_r * r, w @ d_alpha * alpha, w @ d_a * a, w @ d_b * b]) / total
+    return float(w @ ll / total), gradient
+
+
+def fit(frequency: np.ndarray, recency: np.ndarray, tenure: np.ndarray) -> Fit:
+    if len(frequency) == 0:
+        return Fit(MODEL, "skipped", "no customer with a purchase")
+    triples = Triples.collapse(frequency, recency, tenure)
+    # Start where the mean purchase rate r / alpha matches the observed repeat rate.
+    repeats = max(float(triples.weight @ triples.x), 1.0)
+    exposure = max(float(triples.weight @ triples.T), 1.0)
+    start = (1.0, exposure / repeats, 1.0, 1.0)
+    return maximise(
+        MODEL,
+        NAMES,
+        start,
+        lambda log_params: mean_log_likelihood(triples, log_params),
+        customers_n=triples.customers_n,
+        fitted_rows_n=len(triples.x),
+    )
+
+
+def log_odds_dead(
+    params: dict[str, float], x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """ln(P(dead) / P(alive)) given the customer's history; -inf for one-time buyers,
+    who cannot have dropped out (dropout happens only after a repeat purchase)."""
+    r, alpha, a, b = (params[name] for name in NAMES)
+    return np.where(
+        x > 0,
+        np.log(a)
+        - np.log(b + np.maximum(x, 1) - 1)
+        + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)),
+        -np.inf,
+    )
+
+
+def p_alive(params: dict[str, float], x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """P(alive | x, t_x, T) = 1 / (1 + [x > 0] a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r+x))
+
+    Computed from the log-odds, so that heavy buyers' powers cannot overflow.
+    """
+    return expit(-log_odds_dead(params, x, t_x, T))
+
+
+def expected_purchases_if_alive(
+    params: dict[str, float],
+    x: np.ndarray,
+    T: np.ndarray,
+    t: float,
+) -> np.ndarray:
+    """Expected purchases in (T, T + t] of a customer known to be alive at T.
+
+    The conditional expectation of the paper (its equation 10) is this times P(alive):
+      (a + b + x - 1) / (a - 1) * [1 - ((alpha + T) / (alpha + T + t))^(r + x)
+                                      * 2F1(r + x, b + x; a + b + x - 1; z)],
+      z = t / (alpha + T + t).
+    Euler's transformation 2F1(A, B; C; z) = (1 - z)^(C - A - B) 2F1(C - A, C - B; C; z)
+    turns the bracket into 1 - (1 - z)^(a - 1) 2F1(a + b - 1 - r, a - 1; a + b + x - 1; z),
+    whose first two arguments do not grow with x, so the series stays finite for heavy
+    buyers where the untransformed one overflows.
+    """
+    r, alpha, a, b = (params[name] for name in NAMES)
+    one_minus_z = (alpha + T) / (alpha + T + t)
+    series = hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, 1 - one_minus_z)
+    return (a + b + x - 1) / (a - 1) * (1 - one_minus_z ** (a - 1) * series)
+
+
+def expected_purchases(
+    params: dict[str, float],
+    x: np.ndarray,
+    t_x: np.ndarray,
+    T: np.ndarray,
+    horizons: Sequence[float],
+) -> np.ndarray:
+    """E[purchases in (T, T + t] | x, t_x, T] for each horizon t: one column per horizon.
+
+    The hypergeometric part depends on (x, T) only, which take far fewer distinct values
+    than customers: it is computed once per distinct pair and gathered.
+    """
+    pairs, inverse = np.unique(np.column_stack([x, T]), axis=0, return_inverse=True)
+    if_alive = np.column_stack(
+        [expected_purchases_if_alive(params, pairs[:, 0], pairs[:, 1], t) for t in horizons]
+    )
+    return p_alive(params, x, t_x, T)[:, None] * if_alive[inverse.ravel()]
