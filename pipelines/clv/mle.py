@@ -20,7 +20,7 @@ from scipy.optimize import minimize
 # exp(-15) .. exp(15): parameters from 3e-7 to 3.3e6 (alpha and gamma scale with the data's
 # time and money units). Reaching either end means the data cannot pin the parameter down.
 LOG_BOUND = 15.0
-BOUND_MARGIN = 1e-6
+BOUND_MARGIN = 1.0  # within a factor e of a bound counts as on it
 MAX_ITERATIONS = 2000
 # Largest |d mean log-likelihood / d log-parameter| accepted at the optimum.
 GRADIENT_TOLERANCE = 1e-5
