@@ -83,6 +83,7 @@ def test_predictions_equal_lifetimes(
     """Our whole chain (our fit, our scoring) against theirs (their fit, their scoring)."""
     x, t_x, tenure, m = _columns(rfm)
     purchases, spend = fitted
+    expected = purchases.conditional_expected_number_of_purchases_up_to_time
     ours = score(
         rfm,
         bgnbd.fit(x, t_x, tenure).params,
@@ -92,12 +93,7 @@ def test_predictions_equal_lifetimes(
     )
     theirs = {
         "p_alive": purchases.conditional_probability_alive(x, t_x, tenure),
-        **{
-            f"expected_purchases_{days}d": purchases.conditional_expected_number_of_purchases_up_to_time(
-                days, x, t_x, tenure
-            )
-            for days in (30, 90, 365)
-        },
+        **{f"expected_purchases_{days}d": expected(days, x, t_x, tenure) for days in (30, 90, 365)},
         "expected_avg_order_value": spend.conditional_expected_average_profit(
             pd.Series(x), pd.Series(m)
         ).to_numpy(),
@@ -112,10 +108,10 @@ def test_predictions_equal_lifetimes(
             freq="D",  # a month is 30 days
         ).to_numpy(),
     }
-    for column, expected in theirs.items():
+    for column, references in theirs.items():
         mismatched = [
             (index, value, reference)
-            for index, (value, reference) in enumerate(zip(ours[column], expected, strict=True))
+            for index, (value, reference) in enumerate(zip(ours[column], references, strict=True))
             if not same_to_significant_figures(value, reference)
         ]
         assert not mismatched, (column, mismatched[:5])
