@@ -13,14 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
+import polars as pl
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
 from pipelines.clv.mle import Fit, maximise
 
 MODEL = "bgnbd"
 NAMES = ("r", "alpha", "a", "b")
+TRIPLE_SCHEMA = {"x": pl.Float64, "t_x": pl.Float64, "T": pl.Float64}
 
 
 @dataclass(frozen=True)
@@ -35,14 +38,31 @@ class Triples:
 
     @classmethod
     def collapse(cls, frequency: np.ndarray, recency: np.ndarray, tenure: np.ndarray) -> Triples:
-        rows, counts = np.unique(
-            np.column_stack([frequency, recency, tenure]).astype(float), axis=0, return_counts=True
+        rows = (
+            pl.DataFrame({"x": frequency, "t_x": recency, "T": tenure}, schema=TRIPLE_SCHEMA)
+            .group_by("x", "t_x", "T")
+            .agg(weight=pl.len().cast(pl.Float64))
+            .sort("x", "t_x", "T")  # a fixed order: the same data, the same fit
         )
-        return cls(rows[:, 0], rows[:, 1], rows[:, 2], counts.astype(float))
+        return cls(*(rows[name].to_numpy() for name in ("x", "t_x", "T", "weight")))
 
     @property
     def customers_n(self) -> int:
         return int(self.weight.sum())
+
+    @cached_property
+    def by_x(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Distinct x, each row's index into them, and the customers per distinct x:
+        terms that depend on x alone are evaluated once per distinct x."""
+        values, index = np.unique(self.x, return_inverse=True)
+        return values, index, np.bincount(index, weights=self.weight)
+
+    @cached_property
+    def by_time(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Distinct times among T and t_x, and each row's index of its T and its t_x
+        (a few hundred days, however many customers)."""
+        values, index = np.unique(np.concatenate([self.T, self.t_x]), return_inverse=True)
+        return values, index[: len(self.T)], index[len(self.T) :]
 
 
 def mean_log_likelihood(triples: Triples, log_params: np.ndarray) -> tuple[float, np.ndarray]:
@@ -55,28 +75,41 @@ def mean_log_likelihood(triples: Triples, log_params: np.ndarray) -> tuple[float
       A4 = ln(a) - ln(b + x - 1) - (r + x) ln(alpha + t_x)
     """
     r, alpha, a, b = np.exp(log_params)
-    x, t_x, T, w = triples.x, triples.t_x, triples.T, triples.weight
-    repeat = x > 0
-    log_alpha_T = np.log(alpha + T)
-    log_alpha_tx = np.log(alpha + t_x)
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+    x, w = triples.x, triples.weight
+    xs, x_index, customers_per_x = triples.by_x
+    times, t_index, tx_index = triples.by_time
+    log_times, inverse_times = np.log(alpha + times), 1.0 / (alpha + times)
+    log_alpha_T, log_alpha_tx = log_times[t_index], log_times[tx_index]
+    b_x1 = b + np.maximum(xs, 1) - 1  # b + x - 1, only used where x > 0
+    # A1 + A2 depend on x alone: weighted once per distinct x.
+    a12 = (
+        gammaln(r + xs)
+        - gammaln(r)
+        + r * np.log(alpha)
+        + gammaln(a + b)
+        + gammaln(b + xs)
+        - gammaln(b)
+        - gammaln(a + b + xs)
+    )
     a3 = -(r + x) * log_alpha_T
-    b_x1 = b + np.maximum(x, 1) - 1  # b + x - 1, only used where x > 0
-    a4 = np.where(repeat, np.log(a) - np.log(b_x1) - (r + x) * log_alpha_tx, -np.inf)
+    a4 = np.where(x > 0, np.log(a) - np.log(b_x1)[x_index] - (r + x) * log_alpha_tx, -np.inf)
     mix = np.logaddexp(a3, a4)
-    ll = a1 + a2 + mix
     # Shares of the two terms inside the logarithm: they weight the terms' derivatives.
     w3 = np.exp(a3 - mix)
     w4 = 1.0 - w3
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w3 * log_alpha_T - w4 * log_alpha_tx
-    d_alpha = r / alpha - (r + x) * (w3 / (alpha + T) + w4 / (alpha + t_x))
-    common = digamma(a + b) - digamma(a + b + x)
-    d_a = common + w4 / a
-    d_b = common + digamma(b + x) - digamma(b) - w4 / b_x1
     total = w.sum()
-    gradient = np.array([w @ d_r * r, w @ d_alpha * alpha, w @ d_a * a, w @ d_b * b]) / total
-    return float(w @ ll / total), gradient
+    w_w4 = w * w4
+    d_r = customers_per_x @ (digamma(r + xs) - digamma(r) + np.log(alpha)) - (
+        (w * w3) @ log_alpha_T + w_w4 @ log_alpha_tx
+    )
+    d_alpha = total * r / alpha - (w * (r + x)) @ (
+        w3 * inverse_times[t_index] + w4 * inverse_times[tx_index]
+    )
+    common = customers_per_x @ (digamma(a + b) - digamma(a + b + xs))
+    d_a = common + w_w4.sum() / a
+    d_b = common + customers_per_x @ (digamma(b + xs) - digamma(b)) - w_w4 @ (1.0 / b_x1)[x_index]
+    gradient = np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b]) / total
+    return float((customers_per_x @ a12 + w @ mix) / total), gradient
 
 
 def fit(frequency: np.ndarray, recency: np.ndarray, tenure: np.ndarray) -> Fit:
@@ -155,8 +188,13 @@ def expected_purchases(
     The hypergeometric part depends on (x, T) only, which take far fewer distinct values
     than customers: it is computed once per distinct pair and gathered.
     """
-    pairs, inverse = np.unique(np.column_stack([x, T]), axis=0, return_inverse=True)
+    customers = pl.DataFrame({"x": x, "T": T}, schema={"x": pl.Float64, "T": pl.Float64})
+    pairs = customers.unique().with_row_index("pair")
+    pair = customers.join(pairs, on=["x", "T"], how="left", maintain_order="left")["pair"]
     if_alive = np.column_stack(
-        [expected_purchases_if_alive(params, pairs[:, 0], pairs[:, 1], t) for t in horizons]
+        [
+            expected_purchases_if_alive(params, pairs["x"].to_numpy(), pairs["T"].to_numpy(), t)
+            for t in horizons
+        ]
     )
-    return p_alive(params, x, t_x, T)[:, None] * if_alive[inverse.ravel()]
+    return p_alive(params, x, t_x, T)[:, None] * if_alive[pair.to_numpy()]

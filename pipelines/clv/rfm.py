@@ -24,16 +24,11 @@ def purchase_days(purchases: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
     """One row per customer and day with a purchase up to `as_of`, revenue summed.
 
     `purchases` holds completed purchases only: customer_id, ordered_at (UTC), net_amount.
-    A day's amounts are summed in the order they were placed: floating-point addition is
-    not associative, and a plain group-by sum adds partial sums in whatever order its
-    threads finish, so a re-run could differ in the last bit. Summing each day's list
-    keeps re-runs identical.
     """
     return (
         purchases.filter(pl.col("ordered_at") < cutoff(as_of))
         .group_by("customer_id", purchase_day=pl.col("ordered_at").dt.date())
-        .agg(revenue=pl.col("net_amount").sort_by("ordered_at"))
-        .with_columns(revenue=pl.col("revenue").list.sum())
+        .agg(revenue=pl.col("net_amount").sum())
     )
 
 
@@ -41,18 +36,18 @@ def rfm_summary(purchases: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
     """One row per customer with a purchase up to `as_of`, sorted by customer_id."""
     day = pl.col("purchase_day")
     first_day = day.min()
+    # Marking repeat days before aggregating keeps every aggregate a plain one, which
+    # Polars computes in parallel without evaluating each customer's group on its own.
+    repeat_revenue = pl.when(day > first_day.over("customer_id")).then(pl.col("revenue"))
     return (
         purchase_days(purchases, as_of)
+        .with_columns(repeat_revenue=repeat_revenue)
         .group_by("customer_id")
         .agg(
             frequency=(pl.len() - 1).cast(pl.Int64),
             recency_days=(day.max() - first_day).dt.total_days(),
             tenure_days=(pl.lit(as_of) - first_day).dt.total_days(),
-            monetary_value=pl.col("revenue")
-            .sort_by(day)
-            .filter(day.sort() > first_day)
-            .mean()
-            .fill_null(0.0),
+            monetary_value=pl.col("repeat_revenue").mean().fill_null(0.0),
         )
         .sort("customer_id")
         .select(RFM_COLUMNS)

@@ -6,6 +6,7 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from pipelines import storage
 from pipelines.clv import PARTITION_KEY, bgnbd, build
@@ -59,7 +60,10 @@ def test_the_same_date_twice_writes_the_same_scores(
     build(settings, AS_OF, _orders(purchases))
     first = pl.read_parquet(settings.paths.clv_customers)
     build(settings, AS_OF, _orders(purchases))
-    assert pl.read_parquet(settings.paths.clv_customers).equals(first)
+    # Polars adds a group's partial sums in the order its threads finish, so revenue sums
+    # (here as everywhere in the pipeline) may differ in the last bit between runs, and the
+    # optimiser then stops at a point of the same optimum a hair away: equal to 1e-6.
+    assert_frame_equal(pl.read_parquet(settings.paths.clv_customers), first, rel_tol=1e-6)
 
 
 def test_a_failed_fit_scores_with_the_last_converged_parameters_flagged_stale(
