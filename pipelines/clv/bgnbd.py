@@ -176,6 +176,27 @@ def expected_purchases_if_alive(
     return (a + b + x - 1) / (a - 1) * (1 - one_minus_z ** (a - 1) * series)
 
 
+def purchases_if_alive_by_pair(
+    params: dict[str, float],
+    x: np.ndarray,
+    T: np.ndarray,
+    horizons: Sequence[float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """`expected_purchases_if_alive` for each distinct (x, T) pair (one column per horizon),
+    and each customer's row in it. The pairs are far fewer than customers (x and T in
+    whole days), so the hypergeometric series runs once per pair, not per customer."""
+    customers = pl.DataFrame({"x": x, "T": T}, schema={"x": pl.Float64, "T": pl.Float64})
+    pairs = customers.unique().with_row_index("pair")
+    pair = customers.join(pairs, on=["x", "T"], how="left", maintain_order="left")["pair"]
+    values = np.column_stack(
+        [
+            expected_purchases_if_alive(params, pairs["x"].to_numpy(), pairs["T"].to_numpy(), t)
+            for t in horizons
+        ]
+    )
+    return values, pair.to_numpy()
+
+
 def expected_purchases(
     params: dict[str, float],
     x: np.ndarray,
@@ -183,18 +204,6 @@ def expected_purchases(
     T: np.ndarray,
     horizons: Sequence[float],
 ) -> np.ndarray:
-    """E[purchases in (T, T + t] | x, t_x, T] for each horizon t: one column per horizon.
-
-    The hypergeometric part depends on (x, T) only, which take far fewer distinct values
-    than customers: it is computed once per distinct pair and gathered.
-    """
-    customers = pl.DataFrame({"x": x, "T": T}, schema={"x": pl.Float64, "T": pl.Float64})
-    pairs = customers.unique().with_row_index("pair")
-    pair = customers.join(pairs, on=["x", "T"], how="left", maintain_order="left")["pair"]
-    if_alive = np.column_stack(
-        [
-            expected_purchases_if_alive(params, pairs["x"].to_numpy(), pairs["T"].to_numpy(), t)
-            for t in horizons
-        ]
-    )
-    return p_alive(params, x, t_x, T)[:, None] * if_alive[pair.to_numpy()]
+    """E[purchases in (T, T + t] | x, t_x, T] for each horizon t: one column per horizon."""
+    values, pair = purchases_if_alive_by_pair(params, x, T, horizons)
+    return p_alive(params, x, t_x, T)[:, None] * values[pair]

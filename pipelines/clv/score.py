@@ -49,22 +49,24 @@ def score(
     )
     values: dict[str, np.ndarray] = {}
     if purchase_params is not None:
-        horizons = sorted(set(HORIZONS_DAYS) | set(MONTH_ENDS_DAYS))
-        expected = bgnbd.expected_purchases(purchase_params, x, t_x, tenure, horizons)
-        by_horizon = dict(zip(horizons, expected.T, strict=True))
-        values["p_alive"] = bgnbd.p_alive(purchase_params, x, t_x, tenure)
-        for days in HORIZONS_DAYS:
-            values[f"expected_purchases_{days}d"] = by_horizon[days]
+        # E[Y(t)] = P(alive) * (purchases if alive, a function of (x, T) only): every
+        # horizon and the discounted monthly sum are worked out per distinct (x, T) pair,
+        # and only the four results are spread over the customers.
+        horizons = [*HORIZONS_DAYS, *MONTH_ENDS_DAYS]
+        if_alive, pair = bgnbd.purchases_if_alive_by_pair(purchase_params, x, tenure, horizons)
+        alive = bgnbd.p_alive(purchase_params, x, t_x, tenure)
+        values["p_alive"] = alive
+        for column, days in enumerate(HORIZONS_DAYS):
+            values[f"expected_purchases_{days}d"] = alive * if_alive[pair, column]
     if spend_params is not None:
         values["expected_avg_order_value"] = gamma_gamma.expected_order_value(
             spend_params, x, rfm["monetary_value"].to_numpy()
         )
     if purchase_params is not None and spend_params is not None:
-        monthly = np.column_stack([by_horizon[days] for days in MONTH_ENDS_DAYS])
+        monthly = if_alive[:, len(HORIZONS_DAYS) :]
+        discounted = alive * discount_and_sum(monthly, discount_rate_monthly)[pair]
         values["clv_12m"] = (
-            (gross_margin_rate or 1.0)
-            * values["expected_avg_order_value"]
-            * discount_and_sum(monthly, discount_rate_monthly)
+            (gross_margin_rate or 1.0) * values["expected_avg_order_value"] * discounted
         )
     return rfm.with_columns(
         pl.Series(name, values[name], dtype=pl.Float64)
