@@ -5,13 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-unit lint format bench clean help
+.PHONY: demo test test-unit lint format bench bench-clv clean help
 
 help:
 	@echo "make demo   - generate sample exports, run the pipeline over them, publish, summarise"
 	@echo "make test   - lint, then the whole test suite (unit and integration)"
 	@echo "make test-unit - the fast tests only"
 	@echo "make lint   - ruff and sqlfluff"
+	@echo "make bench-clv - the CLV stage against lifetimes on 1,000,000 customers"
 	@echo "make clean  - remove data/ and the virtual environment"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -39,6 +40,9 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+bench-clv: $(STAMP)
+	$(BIN)/python bench/clv_vs_lifetimes.py --scaling 250000,500000
 
 clean:
 	rm -rf data $(VENV)

@@ -78,6 +78,13 @@ def loyalty_nightly() -> None:
         run.build_facts(_settings(), dt.date.fromisoformat(as_of))
 
     @task
+    def build_clv(as_of: str) -> None:
+        """Predictive CLV: BG/NBD and Gamma-Gamma fits, per-customer scores, backtest."""
+        from pipelines import run
+
+        run.build_clv(_settings(), dt.date.fromisoformat(as_of))
+
+    @task
     def build_marts(as_of: str) -> None:
         """SQL models in the build database."""
         from pipelines import run
@@ -92,8 +99,8 @@ def loyalty_nightly() -> None:
         return run.publish(_settings(), dt.date.fromisoformat(as_of)).name
 
     as_of = extract()
-    staged, facts, marts = stage(as_of), build_facts(as_of), build_marts(as_of)
-    staged >> facts >> marts >> publish(as_of)
+    staged, facts, clv = stage(as_of), build_facts(as_of), build_clv(as_of)
+    staged >> facts >> clv >> build_marts(as_of) >> publish(as_of)
 
 
 loyalty_nightly()

@@ -164,6 +164,7 @@ def _clear_generated_layers(settings: Settings) -> None:
         paths.root / "ops",
         paths.staging,
         paths.facts,
+        paths.clv_customers.parent,
         paths.build_db.parent,
     ):
         shutil.rmtree(directory, ignore_errors=True)

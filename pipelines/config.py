@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     programme_window_end: dt.date | None = Field(
         None, description="Last day of the programme test window; none: the as-of date."
     )
+    clv_discount_rate_monthly: float = Field(
+        0.01, ge=0.0, description="Monthly rate future CLV cash flows are discounted at."
+    )
+    gross_margin_rate: float | None = Field(
+        None, gt=0.0, le=1.0, description="Share of net revenue kept as margin; unset: revenue."
+    )
+    clv_holdout_days: int = Field(
+        90, ge=1, description="Days at the end of the history the CLV backtest predicts."
+    )
     duckdb_threads: int | None = None
     duckdb_memory_limit: str | None = Field(None, description="e.g. '8GB'; DuckDB spills past it.")
 
@@ -131,6 +140,21 @@ class Layout:
     @property
     def facts(self) -> Path:
         return self.root / "facts"
+
+    @property
+    def clv_customers(self) -> Path:
+        """Per-customer RFM summary and CLV predictions of the latest run."""
+        return self.root / "clv" / "customers.parquet"
+
+    @property
+    def clv_model_runs_dir(self) -> Path:
+        """Fitted CLV parameters and fit status, one partition per as-of date (kept)."""
+        return self.root / "ops" / "clv_model_runs"
+
+    @property
+    def clv_backtests_dir(self) -> Path:
+        """CLV backtest results, one partition per as-of date (kept)."""
+        return self.root / "ops" / "clv_backtests"
 
     @property
     def build_db(self) -> Path:

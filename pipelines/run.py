@@ -3,7 +3,8 @@ neither holds business logic of its own.
 
 Each stage takes the settings and the as-of date, reads the layer above it and writes its
 own: extract (landing -> raw), stage (raw -> staging), build_facts (staging -> facts),
-build_marts (facts -> marts in the build database), publish (build -> warehouse).
+build_clv (facts -> CLV predictions and fit history), build_marts (facts and CLV -> marts
+in the build database), publish (build -> warehouse).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines import clv, models, storage
 from pipelines import extract as extract_stage
-from pipelines import models, storage
 from pipelines.config import CLI_COMPONENTS, SOURCES, SURVEY_DRIVERS, Settings
 from pipelines.errors import MissingInputError
 from pipelines.periods import cutoff, date_range, last_complete_month, month_start
@@ -99,6 +100,13 @@ def build_facts(settings: Settings, as_of: dt.date) -> dict[str, int]:
     return counts
 
 
+def build_clv(settings: Settings, as_of: dt.date) -> clv.ClvRun:
+    """Predictive CLV (BG/NBD and Gamma-Gamma) as of `as_of`, from the order facts."""
+    orders = storage.read_table(settings.paths.facts / "orders.parquet", "facts table orders")
+    with timed("clv", as_of):
+        return clv.build(settings, as_of, orders)
+
+
 def model_parameters(settings: Settings, as_of: dt.date) -> dict[str, object]:
     """Every value a SQL model may bind as `$name`."""
     return {
@@ -107,6 +115,7 @@ def model_parameters(settings: Settings, as_of: dt.date) -> dict[str, object]:
         "as_of_month": month_start(as_of),
         "last_complete_month": last_complete_month(as_of),
         "nps_min_sample": settings.nps_min_sample,
+        "gross_margin_rate": settings.gross_margin_rate,
         **survey_parameters(settings, as_of),
     }
 
@@ -150,6 +159,7 @@ def rebuild(settings: Settings, as_of: dt.date) -> Release:
     """Everything after extract, from what the raw layer holds up to `as_of`."""
     stage(settings, as_of)
     build_facts(settings, as_of)
+    build_clv(settings, as_of)
     build_marts(settings, as_of)
     return publish(settings, as_of)
 
@@ -197,26 +207,35 @@ def connect(settings: Settings, database: str) -> Iterator[duckdb.DuckDBPyConnec
 def register_inputs(
     connection: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date
 ) -> None:
-    """Facts (and the load audit) as views, so models read them like tables."""
+    """Facts, CLV output and the run histories as views, so models read them like tables."""
     paths = settings.paths
     connection.execute("create schema if not exists facts")
-    for table in FACT_TABLES:
-        path = paths.facts / f"{table}.parquet"
+    tables = {table: paths.facts / f"{table}.parquet" for table in FACT_TABLES}
+    tables["clv_customers"] = paths.clv_customers
+    for table, path in tables.items():
         if not path.is_file():
             raise MissingInputError(f"facts table {table} not built yet ({path})")
-        # A view cannot bind parameters; the path comes from the settings, quoted.
-        connection.execute(
-            f"create view facts.{table} as from read_parquet({sql_literal(str(path))})"
-        )
-    audit_files = [
-        storage.partition_path(paths.load_audit_dir, day)
-        for day in storage.partition_dates(paths.load_audit_dir)
-        if day <= as_of
-    ]
-    if not audit_files:
-        raise MissingInputError(f"no load audit on or before {as_of} in {paths.load_audit_dir}")
-    files = ", ".join(sql_literal(str(path)) for path in audit_files)
-    connection.execute(f"create view facts.load_audit as from read_parquet([{files}])")
+        _create_view(connection, table, [path])
+    histories = {
+        "load_audit": (paths.load_audit_dir, "export_date"),
+        "clv_model_runs": (paths.clv_model_runs_dir, clv.PARTITION_KEY),
+        "clv_backtests": (paths.clv_backtests_dir, clv.PARTITION_KEY),
+    }
+    for table, (directory, key) in histories.items():
+        files = [
+            storage.partition_path(directory, day, key)
+            for day in storage.partition_dates(directory, key)
+            if day <= as_of
+        ]
+        if not files:
+            raise MissingInputError(f"no {table} on or before {as_of} in {directory}")
+        _create_view(connection, table, files)
+
+
+def _create_view(connection: duckdb.DuckDBPyConnection, table: str, files: list[Path]) -> None:
+    # A view cannot bind parameters; the paths come from the settings, quoted.
+    quoted = ", ".join(sql_literal(str(path)) for path in files)
+    connection.execute(f"create view facts.{table} as from read_parquet([{quoted}])")
 
 
 def _write_all(frames: dict[str, pl.LazyFrame], directory: Path) -> dict[str, int]:

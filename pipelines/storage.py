@@ -19,12 +19,16 @@ from pipelines.errors import MissingInputError
 PARTITION_FILE = "data.parquet"
 
 
-def partition_path(base: Path, export_date: dt.date) -> Path:
-    return base / f"export_date={export_date.isoformat()}" / PARTITION_FILE
+def partition_path(base: Path, day: dt.date, key: str = "export_date") -> Path:
+    """`key` names the date a partition is for: the export date of a delivery, or the
+    as-of date of a run (CLV fits and backtests)."""
+    return base / f"{key}={day.isoformat()}" / PARTITION_FILE
 
 
-def write_partition(frame: pl.DataFrame, base: Path, export_date: dt.date) -> Path:
-    path = partition_path(base, export_date)
+def write_partition(
+    frame: pl.DataFrame, base: Path, day: dt.date, key: str = "export_date"
+) -> Path:
+    path = partition_path(base, day, key)
     write_parquet_atomic(frame, path)
     return path
 
@@ -51,14 +55,14 @@ def _fsync(path: Path) -> None:
         os.close(descriptor)
 
 
-def partition_dates(base: Path) -> list[dt.date]:
-    """Export dates that have a partition under `base`, oldest first."""
+def partition_dates(base: Path, key: str = "export_date") -> list[dt.date]:
+    """Dates that have a partition under `base`, oldest first."""
     if not base.is_dir():
         return []
     return sorted(
-        dt.date.fromisoformat(child.name.removeprefix("export_date="))
+        dt.date.fromisoformat(child.name.removeprefix(f"{key}="))
         for child in base.iterdir()
-        if child.name.startswith("export_date=") and (child / PARTITION_FILE).is_file()
+        if child.name.startswith(f"{key}=") and (child / PARTITION_FILE).is_file()
     )
 
 

@@ -21,7 +21,12 @@ import polars as pl
 from pipelines.config import Layout
 from pipelines.periods import date_range
 from pipelines.synth.behaviour import TrueParameters, draw_customers, draw_purchases, draw_responses
-from pipelines.synth.exports import customer_versions, order_versions, response_versions
+from pipelines.synth.exports import (
+    customer_versions,
+    order_versions,
+    response_versions,
+    to_timestamp,
+)
 from pipelines.synth.text import personal_data
 from pipelines.synth.truth import programme_effects
 
@@ -88,6 +93,23 @@ def generate(
     effects = programme_effects(customers, purchases, responses, config.horizon_days)
     _write_truth(layout.root / "synth" / "truth.json", config, truth, result, effects)
     return result
+
+
+def purchase_log(
+    customers: int, horizon_days: float, seed: int, truth: TrueParameters, start: dt.date
+) -> pl.DataFrame:
+    """The completed purchases of the behaviour model alone, as a transaction log
+    (customer_id as an integer, ordered_at in UTC, net_amount in EUR): no exports, no
+    cancellations or refunds, for checking the CLV models against their known truth."""
+    rng = np.random.default_rng(seed)
+    purchases = draw_purchases(
+        rng, draw_customers(rng, customers, horizon_days, truth), horizon_days, truth
+    )
+    return purchases.select(
+        customer_id="customer_index",
+        ordered_at=to_timestamp(start, pl.col("ordered_day")),
+        net_amount="amount_eur",
+    )
 
 
 def _daily_state(frame: pl.DataFrame, key: str) -> pl.DataFrame:

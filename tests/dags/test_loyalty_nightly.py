@@ -20,7 +20,7 @@ from tests.dags.conftest import DAGS_FOLDER
 
 pytestmark = pytest.mark.integration
 
-STAGES = ["extract", "stage", "build_facts", "build_marts", "publish"]
+STAGES = ["extract", "stage", "build_facts", "build_clv", "build_marts", "publish"]
 
 
 def _dag_facts(airflow_env: dict[str, str]) -> dict[str, object]:
