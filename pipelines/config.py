@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, PositiveInt, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SOURCES: tuple[str, ...] = ("customers", "orders", "survey_responses")
@@ -39,8 +39,22 @@ class Settings(BaseSettings):
         description="Units of the reporting currency per unit of each accepted currency.",
     )
     nps_min_sample: int = Field(30, description="Groups with fewer valid responses are flagged.")
+    churn_windows: dict[str, PositiveInt] = Field(
+        default_factory=lambda: {"90d": 90, "180d": 180, "365d": 365},
+        description="Named inactivity windows: churned = last purchase more than N days ago.",
+    )
+    gross_margin_rate: float | None = Field(
+        None, gt=0, le=1, description="Share of net revenue kept as gross margin (CLV)."
+    )
     duckdb_threads: int | None = None
     duckdb_memory_limit: str | None = Field(None, description="e.g. '8GB'; DuckDB spills past it.")
+
+    @field_validator("churn_windows")
+    @classmethod
+    def _at_least_one_window(cls, windows: dict[str, int]) -> dict[str, int]:
+        if not windows:
+            raise ValueError('give at least one churn window, e.g. {"90d": 90}')
+        return windows
 
     @cached_property
     def paths(self) -> Layout:

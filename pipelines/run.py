@@ -23,7 +23,13 @@ from pipelines import extract as extract_stage
 from pipelines import models, storage
 from pipelines.config import SOURCES, Settings
 from pipelines.errors import MissingInputError
-from pipelines.periods import cutoff, date_range, last_complete_month, month_start
+from pipelines.periods import (
+    cutoff,
+    date_range,
+    last_complete_month,
+    month_start,
+    trailing_year_start,
+)
 from pipelines.publish import Release, sql_literal
 from pipelines.publish import publish as publish_release
 from pipelines.transform import facts, staging
@@ -106,6 +112,8 @@ def model_parameters(settings: Settings, as_of: dt.date) -> dict[str, object]:
         "as_of_month": month_start(as_of),
         "last_complete_month": last_complete_month(as_of),
         "nps_min_sample": settings.nps_min_sample,
+        "trailing_year_start": trailing_year_start(as_of),
+        "gross_margin_rate": settings.gross_margin_rate,
     }
 
 
@@ -116,6 +124,7 @@ def build_marts(settings: Settings, as_of: dt.date) -> dict[str, int]:
     paths.build_db.unlink(missing_ok=True)  # a fresh build: no table of an old model lingers
     with timed("marts", as_of), connect(settings, str(paths.build_db)) as connection:
         _register_inputs(connection, settings, as_of)
+        _register_settings(connection, settings)
         return models.run_models(connection, models.discover(), model_parameters(settings, as_of))
 
 
@@ -201,6 +210,19 @@ def _register_inputs(
         raise MissingInputError(f"no load audit on or before {as_of} in {paths.load_audit_dir}")
     files = ", ".join(sql_literal(str(path)) for path in audit_files)
     connection.execute(f"create view facts.load_audit as from read_parquet([{files}])")
+
+
+def _register_settings(connection: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Settings that are lists become small tables (`settings.*`), so no model builds SQL
+    text from them: one row per named churn window."""
+    connection.execute("create schema if not exists settings")
+    connection.execute(
+        "create table settings.churn_windows"
+        " (churn_window varchar primary key, churn_window_days integer not null)"
+    )
+    connection.executemany(
+        "insert into settings.churn_windows values (?, ?)", list(settings.churn_windows.items())
+    )
 
 
 def _write_all(frames: dict[str, pl.LazyFrame], directory: Path) -> dict[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -26,17 +27,37 @@ def settings(tmp_path: Path) -> Iterator[Settings]:
     yield Settings(data_dir=tmp_path / "data", pii_key=TEST_PII_KEY)
 
 
-@pytest.fixture(scope="session")
-def tiny_shop(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """The hand-made shop of tests/tiny_shop.py, run through every stage and published."""
+def _published_shop(data_dir: Path, shop: ModuleType, **settings: object) -> Settings:
+    """A hand-made shop module (ROWS, START, AS_OF) run through every stage and published."""
     from pipelines import run
-    from tests import tiny_shop as shop
     from tests.scenario import write_landing
 
-    shop_settings = Settings(data_dir=tmp_path_factory.mktemp("tiny_shop"), pii_key=TEST_PII_KEY)
+    shop_settings = Settings(data_dir=data_dir, pii_key=TEST_PII_KEY, **settings)
     write_landing(shop_settings, shop.ROWS, shop.START, shop.AS_OF)
     run.backfill(shop_settings, shop.START, shop.AS_OF)
     return shop_settings
+
+
+@pytest.fixture(scope="session")
+def tiny_shop(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The hand-made shop of tests/tiny_shop.py, run through every stage and published."""
+    from tests import tiny_shop as shop
+
+    return _published_shop(tmp_path_factory.mktemp("tiny_shop"), shop)
+
+
+@pytest.fixture(scope="session")
+def behaviour_shop(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The hand-made shop of tests/behaviour_shop.py (with its churn windows and gross
+    margin rate), run through every stage and published."""
+    from tests import behaviour_shop as shop
+
+    return _published_shop(
+        tmp_path_factory.mktemp("behaviour_shop"),
+        shop,
+        churn_windows=shop.CHURN_WINDOWS,
+        gross_margin_rate=shop.GROSS_MARGIN_RATE,
+    )
 
 
 @pytest.fixture(scope="session")

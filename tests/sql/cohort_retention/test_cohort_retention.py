@@ -17,6 +17,7 @@ def _retention(settings: Settings) -> list[tuple]:
         return connection.sql(
             "select cohort_month, period_index, period_month, cohort_size, active_customers,"
             " retention_rate, is_observable, is_complete_period from marts.cohort_retention"
+            " where segment = 'all' order by cohort_month, period_index"
         ).fetchall()
 
 
