@@ -2,12 +2,12 @@
 --   customer in each calendar month, and how much of the month's business came from
 --   customers acquired in it, overall and per segment.
 --
--- Grain: one row per segment, segment_value and period_month, from the first cohort month
---   of the segment value to the month of the as-of date; a month in which nobody bought
---   is a row with zero counts and NULL ratios.
+-- Grain: as marts.lifecycle_monthly (segment, segment_value, period_month, every month
+--   since the segment value's first cohort); a month without purchases has zero counts
+--   and NULL ratios.
 -- Reads: marts.cohort_activity.
--- Settings: $last_complete_month (the month of the as-of date is still filling up unless
---   the as-of date is its last day: is_complete_period false).
+-- Settings: $last_complete_month (is_complete_period is false for the month of the as-of
+--   date unless the as-of date is its last day).
 -- Definitions: purchase_frequency = completed orders / active customers;
 --   average_order_value = net revenue / completed orders; net_revenue_per_active_customer
 --   = net revenue / active customers. A customer is new in their cohort month (all their

@@ -77,12 +77,19 @@ class Shop:
         """Every month from the first cohort month to the month of the as-of date."""
         return month_range(min(buyer.cohort_month for buyer in self.buyers), self.as_of_month)
 
-    def by_segment(self) -> dict[SegmentKey, list[Buyer]]:
+    def by_segment(self, *segments: str) -> dict[SegmentKey, list[Buyer]]:
+        """The buyers of each value of the given segments (of every segment if none given)."""
         groups: dict[SegmentKey, list[Buyer]] = defaultdict(list)
         for buyer in self.buyers:
             for key in buyer.segments:
-                groups[key].append(buyer)
+                if not segments or key[0] in segments:
+                    groups[key].append(buyer)
         return groups
+
+
+def acquired_by(buyers: list[Buyer], month: dt.date) -> list[Buyer]:
+    """The buyers whose first purchase is in or before `month`."""
+    return [buyer for buyer in buyers if buyer.cohort_month <= month]
 
 
 def month_of(day: dt.date) -> dt.date:
@@ -113,6 +120,18 @@ def published_as_of(settings: Settings) -> dt.date:
 def query(settings: Settings, sql: str) -> list[tuple]:
     with duckdb.connect(str(settings.paths.warehouse_db), read_only=True) as connection:
         return connection.sql(sql).fetchall()
+
+
+def segment_rows(
+    settings: Settings, mart: str, columns: str, segment: SegmentKey, where: str = "true"
+) -> list[tuple]:
+    """`columns` of the rows of one segment value of a mart, ordered by those columns."""
+    with duckdb.connect(str(settings.paths.warehouse_db), read_only=True) as connection:
+        return connection.execute(
+            f"select {columns} from {mart} where segment = $segment and segment_value = $value"
+            f" and ({where}) order by all",
+            {"segment": segment[0], "value": segment[1]},
+        ).fetchall()
 
 
 def load_shop(settings: Settings) -> Shop:

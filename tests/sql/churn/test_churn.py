@@ -20,6 +20,7 @@ from tests.sql.behaviour_reference import (
     month_end,
     month_of,
     query,
+    segment_rows,
 )
 
 COUNTS = (
@@ -32,13 +33,9 @@ JAN, FEB, MAR, APR, MAY, JUN = (dt.date(2025, month, 1) for month in range(1, 7)
 def _churn(
     settings: Settings, window: str, grain: str, segment: SegmentKey = ("all", "all")
 ) -> list[tuple]:
-    return query(
-        settings,
-        f"select period_start, {COUNTS}, churn_rate, retention_rate from marts.churn"
-        f" where churn_window = '{window}' and period_grain = '{grain}'"
-        f" and segment = '{segment[0]}' and segment_value = '{segment[1]}'"
-        " order by period_start",
-    )
+    columns = f"period_start, {COUNTS}, churn_rate, retention_rate"
+    where = f"churn_window = '{window}' and period_grain = '{grain}'"
+    return segment_rows(settings, "marts.churn", columns, segment, where)
 
 
 def test_behaviour_shop_monthly_90_days(behaviour_shop: Settings) -> None:

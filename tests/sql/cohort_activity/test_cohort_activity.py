@@ -15,6 +15,7 @@ from tests.sql.behaviour_reference import (
     load_shop,
     month_of,
     query,
+    segment_rows,
 )
 
 COUNTS = (
@@ -26,12 +27,8 @@ JAN, FEB, MAR, APR, MAY, JUN = (dt.date(2025, month, 1) for month in range(1, 7)
 
 
 def _activity(settings: Settings, segment: str, value: str) -> dict[tuple, tuple]:
-    rows = query(
-        settings,
-        f"select cohort_month, period_month, period_index, {COUNTS}, net_revenue,"
-        " is_complete_period from marts.cohort_activity"
-        f" where segment = '{segment}' and segment_value = '{value}'",
-    )
+    columns = f"cohort_month, period_month, period_index, {COUNTS}, net_revenue, is_complete_period"
+    rows = segment_rows(settings, "marts.cohort_activity", columns, (segment, value))
     return {row[:3]: row[3:] for row in rows}
 
 

@@ -8,7 +8,12 @@ import datetime as dt
 import pytest
 
 from pipelines.config import Settings
-from tests.sql.behaviour_reference import load_shop, query
+from tests.sql.behaviour_reference import (
+    Buyer,
+    acquired_by,
+    load_shop,
+    segment_rows,
+)
 
 COLUMNS = (
     "period_month, active_customers, completed_orders, net_revenue, new_customer_orders,"
@@ -19,11 +24,7 @@ JAN, FEB, MAR, APR, MAY, JUN = (dt.date(2025, month, 1) for month in range(1, 7)
 
 
 def _behaviour(settings: Settings, segment: str, value: str) -> list[tuple]:
-    return query(
-        settings,
-        f"select {COLUMNS} from marts.purchase_behaviour_monthly"
-        f" where segment = '{segment}' and segment_value = '{value}' order by period_month",
-    )
+    return segment_rows(settings, "marts.purchase_behaviour_monthly", COLUMNS, (segment, value))
 
 
 def test_behaviour_shop_overall(behaviour_shop: Settings) -> None:
@@ -54,41 +55,37 @@ def test_behaviour_shop_loyalty_members(behaviour_shop: Settings) -> None:
     assert JAN not in rows  # no member bought before February
 
 
+def _behaviour_of(known: list[Buyer], month: dt.date) -> tuple:
+    """The row of `month`, from the purchases of the buyers acquired by then."""
+    orders = [(buyer, purchase) for buyer in known for purchase in buyer.purchases_in(month)]
+    if not orders:
+        return (month, 0, 0, 0.0, 0, 0, None, None, None, None)
+    revenue = sum(purchase.net_revenue for _, purchase in orders)
+    active = len({buyer.customer_id for buyer, _ in orders})
+    new_orders = sum(1 for buyer, _ in orders if buyer.cohort_month == month)
+    return (
+        month,
+        active,
+        len(orders),
+        revenue,
+        new_orders,
+        len(orders) - new_orders,
+        len(orders) / active,
+        revenue / len(orders),
+        revenue / active,
+        new_orders / len(orders),
+    )
+
+
 @pytest.mark.integration
 def test_matches_an_independent_computation_on_generated_data(
     generated_behaviour_run: Settings,
 ) -> None:
     shop = load_shop(generated_behaviour_run)
-    for (segment, value), buyers in shop.by_segment().items():
-        if segment not in ("all", "is_loyalty_member"):
-            continue
-        expected = []
-        for month in shop.months:
-            known = [buyer for buyer in buyers if buyer.cohort_month <= month]
-            if not known:
-                continue
-            orders = [
-                (buyer, purchase) for buyer in known for purchase in buyer.purchases_in(month)
-            ]
-            revenue = sum(purchase.net_revenue for _, purchase in orders)
-            active = len({buyer.customer_id for buyer, _ in orders})
-            new_orders = sum(1 for buyer, _ in orders if buyer.cohort_month == month)
-            expected.append(
-                (
-                    month,
-                    active,
-                    len(orders),
-                    pytest.approx(revenue),
-                    new_orders,
-                    len(orders) - new_orders,
-                    *(
-                        (len(orders) / active, revenue / len(orders), revenue / active)
-                        if orders
-                        else (None, None, None)
-                    ),
-                    new_orders / len(orders) if orders else None,
-                )
-            )
-        assert _behaviour(generated_behaviour_run, segment, value) == [
-            pytest.approx(row) for row in expected
-        ], (segment, value)
+    for (segment, value), buyers in shop.by_segment("all", "is_loyalty_member").items():
+        expected = [
+            pytest.approx(_behaviour_of(acquired_by(buyers, month), month))
+            for month in shop.months
+            if acquired_by(buyers, month)
+        ]
+        assert _behaviour(generated_behaviour_run, segment, value) == expected, (segment, value)

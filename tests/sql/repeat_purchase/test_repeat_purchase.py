@@ -12,7 +12,10 @@ import pytest
 
 from pipelines import models, run
 from pipelines.config import Settings
-from tests.sql.behaviour_reference import load_shop, query
+from tests.sql.behaviour_reference import (
+    load_shop,
+    segment_rows,
+)
 
 MODELS = [
     models.load_model(models.SQL_DIR / "intermediate" / "customer_segments.sql"),
@@ -22,11 +25,7 @@ COLUMNS = "purchase_window, buyers, repeat_buyers, repeat_purchase_rate, window_
 
 
 def _repeat(settings: Settings, segment: str = "all", value: str = "all") -> list[tuple]:
-    return query(
-        settings,
-        f"select {COLUMNS} from marts.repeat_purchase"
-        f" where segment = '{segment}' and segment_value = '{value}' order by purchase_window",
-    )
+    return segment_rows(settings, "marts.repeat_purchase", COLUMNS, (segment, value))
 
 
 def test_behaviour_shop(behaviour_shop: Settings) -> None:

@@ -8,16 +8,16 @@ from collections import defaultdict
 import pytest
 
 from pipelines.config import Settings
-from tests.sql.behaviour_reference import load_shop, query
+from tests.sql.behaviour_reference import (
+    load_shop,
+    query,
+    segment_rows,
+)
 
 
 def _segments(settings: Settings, segment: str, value: str) -> list[tuple]:
-    return query(
-        settings,
-        "select rfm_segment, customers, net_revenue, customer_share, revenue_share"
-        f" from marts.rfm_segments where segment = '{segment}' and segment_value = '{value}'"
-        " order by rfm_segment",
-    )
+    columns = "rfm_segment, customers, net_revenue, customer_share, revenue_share"
+    return segment_rows(settings, "marts.rfm_segments", columns, (segment, value))
 
 
 def test_behaviour_shop(behaviour_shop: Settings) -> None:
