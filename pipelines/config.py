@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, PositiveInt, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SOURCES: tuple[str, ...] = ("customers", "orders", "survey_responses")
@@ -42,6 +42,10 @@ class Settings(BaseSettings):
         description="Units of the reporting currency per unit of each accepted currency.",
     )
     nps_min_sample: int = Field(30, description="Groups with fewer valid responses are flagged.")
+    churn_windows: dict[str, PositiveInt] = Field(
+        default_factory=lambda: {"90d": 90, "180d": 180, "365d": 365},
+        description="Named inactivity windows: churned = last purchase more than N days ago.",
+    )
     # Survey metrics and survey x behaviour (docs/metrics.md, "Survey metrics").
     csi_driver_weights: dict[str, float] = Field(
         default_factory=dict, description="CSI weight per driver; a driver not listed weighs 1."
@@ -89,6 +93,13 @@ class Settings(BaseSettings):
 
     def cli_weight(self, component: str) -> float:
         return self.cli_weights.get(component, 1.0)
+
+    @field_validator("churn_windows")
+    @classmethod
+    def _at_least_one_window(cls, windows: dict[str, int]) -> dict[str, int]:
+        if not windows:
+            raise ValueError('give at least one churn window, e.g. {"90d": 90}')
+        return windows
 
     @cached_property
     def paths(self) -> Layout:

@@ -34,6 +34,19 @@ def last_complete_month(as_of: dt.date) -> dt.date:
     return month_start(month_start(as_of) - dt.timedelta(days=1))
 
 
+def years_before(day: dt.date, years: int) -> dt.date:
+    """The same calendar day `years` earlier; 29 February becomes 28 February, as month
+    arithmetic does (SQL's `date - interval '1' year` agrees)."""
+    if day.month == 2 and day.day == 29:
+        day = day.replace(day=28)
+    return day.replace(year=day.year - years)
+
+
+def trailing_year_start(as_of: dt.date) -> dt.date:
+    """First day of the trailing twelve months ending at the as-of date, (A - 1 year, A]."""
+    return years_before(as_of, 1) + dt.timedelta(days=1)
+
+
 def as_of_from_interval_end(data_interval_end: dt.datetime) -> dt.date:
     """The last whole UTC day before `data_interval_end`.
 

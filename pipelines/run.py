@@ -24,7 +24,13 @@ from pipelines import clv, models, storage
 from pipelines import extract as extract_stage
 from pipelines.config import CLI_COMPONENTS, SOURCES, SURVEY_DRIVERS, Settings
 from pipelines.errors import MissingInputError
-from pipelines.periods import cutoff, date_range, last_complete_month, month_start
+from pipelines.periods import (
+    cutoff,
+    date_range,
+    last_complete_month,
+    month_start,
+    trailing_year_start,
+)
 from pipelines.publish import Release, sql_literal
 from pipelines.publish import publish as publish_release
 from pipelines.transform import comments, facts, staging
@@ -115,6 +121,7 @@ def model_parameters(settings: Settings, as_of: dt.date) -> dict[str, object]:
         "as_of_month": month_start(as_of),
         "last_complete_month": last_complete_month(as_of),
         "nps_min_sample": settings.nps_min_sample,
+        "trailing_year_start": trailing_year_start(as_of),
         "gross_margin_rate": settings.gross_margin_rate,
         **survey_parameters(settings, as_of),
     }
@@ -141,6 +148,7 @@ def build_marts(settings: Settings, as_of: dt.date) -> dict[str, int]:
     paths.build_db.unlink(missing_ok=True)  # a fresh build: no table of an old model lingers
     with timed("marts", as_of), connect(settings, str(paths.build_db)) as connection:
         register_inputs(connection, settings, as_of)
+        _register_settings(connection, settings)
         return models.run_models(connection, models.discover(), model_parameters(settings, as_of))
 
 
@@ -236,6 +244,19 @@ def _create_view(connection: duckdb.DuckDBPyConnection, table: str, files: list[
     # A view cannot bind parameters; the paths come from the settings, quoted.
     quoted = ", ".join(sql_literal(str(path)) for path in files)
     connection.execute(f"create view facts.{table} as from read_parquet([{quoted}])")
+
+
+def _register_settings(connection: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Settings that are lists become small tables (`settings.*`), so no model builds SQL
+    text from them: one row per named churn window."""
+    connection.execute("create schema if not exists settings")
+    connection.execute(
+        "create table settings.churn_windows"
+        " (churn_window varchar primary key, churn_window_days integer not null)"
+    )
+    connection.executemany(
+        "insert into settings.churn_windows values (?, ?)", list(settings.churn_windows.items())
+    )
 
 
 def _write_all(frames: dict[str, pl.LazyFrame], directory: Path) -> dict[str, int]:

@@ -47,7 +47,7 @@ def summarise(layout: Layout, as_of: dt.date, log_file: Path) -> Summary:
         ).fetchall()
         retention_row = connection.execute(
             "select cohort_month, retention_rate from marts.cohort_retention "
-            "where period_index = $age and is_complete_period "
+            "where segment = 'all' and period_index = $age and is_complete_period "
             "order by cohort_month desc limit 1",
             {"age": RETENTION_AGE_MONTHS},
         ).fetchall()

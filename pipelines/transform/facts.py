@@ -38,6 +38,7 @@ def order_facts(orders: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
         "order_id",
         "customer_id",
         "ordered_at",
+        ordered_on=pl.col("ordered_at").dt.date(),  # the UTC calendar day, for day windows
         order_month=_month("ordered_at"),
         status="status",
         is_purchase="is_purchase",
@@ -164,7 +165,11 @@ def customer_month_facts(
     monthly_purchases = (
         orders.filter(pl.col("is_purchase"))
         .group_by("customer_id", period_month="order_month")
-        .agg(completed_orders=pl.len().cast(pl.Int64), net_revenue=pl.col("net_amount").sum())
+        .agg(
+            completed_orders=pl.len().cast(pl.Int64),
+            net_revenue=pl.col("net_amount").sum(),
+            last_purchase_on=pl.col("ordered_on").max(),
+        )
     )
     monthly_nps = (
         responses.filter(pl.col("customer_id").is_not_null())
@@ -197,6 +202,7 @@ def customer_month_facts(
             completed_orders=pl.col("completed_orders").fill_null(0),
             net_revenue=pl.col("net_revenue").fill_null(0.0),
             is_active=pl.col("completed_orders").fill_null(0) > 0,
+            last_purchase_on="last_purchase_on",
             responses=pl.col("responses").fill_null(0),
             nps_score_latest="nps_score_latest",
             nps_class_latest=pl.when(pl.col("nps_score_latest").is_not_null()).then(

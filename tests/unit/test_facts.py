@@ -44,6 +44,23 @@ def test_customer_month_spine_has_every_month_from_cohort_to_as_of(tiny_shop: Se
     ]
 
 
+def test_purchase_days_are_utc_days(tiny_shop: Settings) -> None:
+    c1_orders = _facts(tiny_shop, "orders").filter(pl.col("customer_id") == "C1")
+    # 2025-02-28 23:59:59 UTC is still the 28th; 2025-03-01 00:00:00 is the 1st.
+    assert dict(c1_orders.select("order_id", "ordered_on").rows()) == {
+        "O1": dt.date(2025, 1, 10),
+        "O2": dt.date(2025, 2, 28),
+        "O3": dt.date(2025, 3, 1),
+    }
+    c2_months = _facts(tiny_shop, "customer_month").filter(pl.col("customer_id") == "C2")
+    # C2 bought on 01-31 only (its February order was cancelled): null when inactive.
+    assert c2_months.sort("period_month")["last_purchase_on"].to_list() == [
+        dt.date(2025, 1, 31),
+        None,
+        None,
+    ]
+
+
 def test_only_the_month_of_the_as_of_date_is_incomplete(tiny_shop: Settings) -> None:
     spine = _facts(tiny_shop, "customer_month")
     incomplete = spine.filter(~pl.col("is_complete_month"))["period_month"].unique().to_list()

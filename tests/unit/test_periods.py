@@ -10,6 +10,7 @@ from pipelines.periods import (
     as_of_from_interval_end,
     cutoff,
     last_complete_month,
+    trailing_year_start,
 )
 
 
@@ -53,3 +54,18 @@ def test_a_manual_run_needs_a_date_when_it_has_no_interval() -> None:
         as_of_for_run(None, None)
     with pytest.raises(LoyaltyError, match="not a date"):
         as_of_for_run("31/01/2025", None)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "first_day"),
+    [
+        (dt.date(2025, 6, 15), dt.date(2024, 6, 16)),  # (A - 1 year, A]
+        (dt.date(2025, 12, 31), dt.date(2025, 1, 1)),
+        (dt.date(2024, 2, 29), dt.date(2023, 3, 1)),  # 29 Feb - 1 year = 28 Feb 2023
+        (dt.date(2025, 2, 28), dt.date(2024, 2, 29)),  # a leap day inside the window
+    ],
+)
+def test_trailing_year_starts_the_day_after_a_year_before(
+    as_of: dt.date, first_day: dt.date
+) -> None:
+    assert trailing_year_start(as_of) == first_day
