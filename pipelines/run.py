@@ -25,7 +25,6 @@ from pipelines import extract as extract_stage
 from pipelines.config import CLI_COMPONENTS, SOURCES, SURVEY_DRIVERS, Settings
 from pipelines.errors import MissingInputError
 from pipelines.periods import (
-    cutoff,
     date_range,
     last_complete_month,
     month_start,
@@ -117,7 +116,6 @@ def model_parameters(settings: Settings, as_of: dt.date) -> dict[str, object]:
     """Every value a SQL model may bind as `$name`."""
     return {
         "as_of": as_of,
-        "cutoff": cutoff(as_of),
         "as_of_month": month_start(as_of),
         "last_complete_month": last_complete_month(as_of),
         "nps_min_sample": settings.nps_min_sample,
