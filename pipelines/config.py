@@ -87,8 +87,7 @@ class Settings(BaseSettings):
         return encodings
 
     def encoding_of(self, source: str) -> str:
-        """`utf-8-sig` by default: UTF-8 that tolerates (and drops) a byte-order mark."""
-        return self.source_encodings.get(source, "utf-8-sig")
+        return self.source_encodings.get(source, "utf-8")
 
     @cached_property
     def paths(self) -> Layout:

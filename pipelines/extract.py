@@ -7,6 +7,7 @@ per delivery, so `rows_read = rows_loaded + rows_quarantined` can be checked at 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
@@ -170,7 +171,7 @@ def read_as_text(
     if path.stat().st_size == 0:
         raise ContractError(f"{path}: empty file (not even a header)")
     if settings.landing_format == "csv":
-        frame = _csv_as_text(path, settings.encoding_of(contract.name))
+        frame = _csv_as_text(path, contract.name, settings.encoding_of(contract.name))
     else:
         frame = _parquet_as_text(path, contract)
     delivered = [name for name in frame.columns if name not in SHAPE_COLUMNS]
@@ -200,24 +201,26 @@ def _require_columns(path: Path, delivered: list[str], contract: SourceContract)
     raise ContractError(f"{path}: missing column(s) {', '.join(missing)}; {hint}")
 
 
-def _decoded(path: Path, encoding: str) -> str:
+def _decoded(path: Path, source: str, encoding: str) -> str:
     """The file's text; a byte that is not valid in the declared encoding is a clear error
     naming its place, never a guess (a wrong guess turns Cyrillic into mojibake)."""
     data = path.read_bytes()
+    # UTF-8 files may start with a byte-order mark; it is not part of the first column's name.
+    codec = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
     try:
-        return data.decode(encoding)
+        return data.decode(codec)
     except UnicodeDecodeError as error:
         before = data[: error.start]
         line = before.count(b"\n") + 1
         column = error.start - (before.rfind(b"\n") + 1) + 1
         raise ContractError(
             f"{path}: byte 0x{data[error.start]:02x} at line {line}, column {column} (offset "
-            f"{error.start}) is not valid {encoding}; if the source writes another encoding, "
-            f"declare it in LOYALTY_SOURCE_ENCODINGS__<SOURCE> (docs/configuration.md)"
+            f"{error.start}) is not valid {encoding}; if {source} are exported in another "
+            f"encoding, declare it: LOYALTY_SOURCE_ENCODINGS__{source.upper()}=<encoding>"
         ) from None
 
 
-def _csv_as_text(path: Path, encoding: str) -> pl.DataFrame:
+def _csv_as_text(path: Path, source: str, encoding: str) -> pl.DataFrame:
     """The file's columns as text plus the shape columns, one row per record.
 
     Polars parses the values; the standard library's reader walks the same text once more
@@ -225,7 +228,7 @@ def _csv_as_text(path: Path, encoding: str) -> pl.DataFrame:
     lines) and how many fields it has (Polars pads a short row with nulls). Blank lines
     are not records.
     """
-    text = _decoded(path, encoding)
+    text = _decoded(path, source, encoding)
     header_width, starts, widths = _csv_records(path, text)
     try:
         frame = pl.read_csv(text.encode(), infer_schema=False, truncate_ragged_lines=True)

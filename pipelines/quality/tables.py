@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import polars as pl
+import polars.selectors as cs
 
 from pipelines.quality.suites import Suite
 
@@ -47,7 +48,12 @@ def chunks(table: Table, suite: Suite, chunk_rows: int) -> tuple[int, Iterator[p
         rows_of_part = frame
         if count > 1:
             rows_of_part = frame.filter(pl.col(suite.grain[0]).hash() % count == index)
-        return rows_of_part.select(*present, *derived).collect().to_pandas()
+        selected = rows_of_part.select(*present, *derived).with_columns(
+            # UTC wall time without the zone: GX's pandas code trips over zoned timestamps
+            # (pandas deprecation warnings), and every timestamp here is UTC anyway.
+            cs.datetime(time_zone="*").dt.replace_time_zone(None)
+        )
+        return selected.collect().to_pandas()
 
     frame.select(*present, *derived).collect_schema()
     return count, (part(index) for index in range(count))

@@ -120,9 +120,12 @@ class Validator:
         self._context.validation_results_store.set(key, merged)
         self._keys.append(key)
         page = self._context.get_docs_sites_urls(resource_identifier=key, only_if_exists=False)
+        # In the suite's order, so the first failure named is the first one its author wrote.
+        position = {str(expectation.id): i for i, expectation in enumerate(gx_suite.expectations)}
+        in_order = sorted(merged.results, key=lambda r: position[str(r.expectation_config.id)])
         return SuiteResult(
             suite=suite.name,
-            outcomes=[outcome(suite.name, result) for result in merged.results],
+            outcomes=[outcome(suite.name, result) for result in in_order],
             chunks=len(results),
             page=str(page[0]["site_url"]),
         )
@@ -295,17 +298,29 @@ def _column(kwargs: Mapping[str, Any]) -> str | None:
 
 
 def _samples(details: Mapping[str, Any]) -> list[str]:
-    """A few failing values, each with the grain of its row when GX could give it."""
+    """A few failing values, each followed by the grain of its row when GX could give it:
+    `-5 (order_id=O2)`."""
     indexed = details.get("partial_unexpected_index_list") or []
-    if indexed and isinstance(indexed[0], dict):
-        return [
-            ", ".join(f"{name}={_text(value)}" for name, value in row.items())
-            for row in indexed[:SAMPLE_SIZE]
-        ]
-    return [_text(value) for value in (details.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]]
+    if not (indexed and isinstance(indexed[0], dict)):
+        return [_text(value) for value in (details.get("partial_unexpected_list") or [])]
+    grain = details.get("unexpected_index_column_names") or []
+    samples = []
+    for row in indexed[:SAMPLE_SIZE]:
+        values = {name: value for name, value in row.items() if name not in grain}
+        where = ", ".join(f"{name}={_text(row[name])}" for name in grain if name in row)
+        if not values:  # the expectation is about the grain itself (a duplicate key)
+            samples.append(where)
+        elif len(values) == 1:
+            samples.append(f"{_text(next(iter(values.values())))} ({where})")
+        else:
+            shown = ", ".join(f"{name}={_text(value)}" for name, value in values.items())
+            samples.append(f"{shown} ({where})")
+    return samples
 
 
 def _text(value: object, limit: int = 60) -> str:
+    if isinstance(value, dt.datetime) and value.tzinfo is None and value.time() == dt.time(0):
+        value = value.date()  # a date column, as pandas hands it over
     finite_float = isinstance(value, float) and math.isfinite(value)
     text = f"{value:.6g}" if finite_float else str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"

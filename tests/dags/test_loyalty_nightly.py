@@ -20,7 +20,17 @@ from tests.dags.conftest import DAGS_FOLDER
 
 pytestmark = pytest.mark.integration
 
-STAGES = ["extract", "stage", "build_facts", "build_marts", "publish"]
+STAGES = [
+    "extract",
+    "gate_raw",
+    "stage",
+    "build_facts",
+    "gate_facts",
+    "build_marts",
+    "gate_marts",
+    "publish",
+]
+GATES = {"gate_raw", "gate_facts", "gate_marts"}
 
 
 def _dag_facts(airflow_env: dict[str, str]) -> dict[str, object]:
@@ -56,9 +66,10 @@ def test_dag_parses_with_owner_retries_tags_and_one_writer(airflow_env: dict[str
     assert sorted(tasks) == sorted(STAGES)
     for stage, following in itertools.pairwise(STAGES):
         assert following in tasks[stage]["downstream"]
-    for task in tasks.values():
+    for task_id, task in tasks.items():
         assert task["owner"] == "data-engineering"
-        assert task["retries"] == 2
+        # A gate reads files a retry would not change: a refusal is final.
+        assert task["retries"] == (0 if task_id in GATES else 2), task_id
 
 
 def test_parsing_the_dag_imports_nothing_heavy(airflow_env: dict[str, str]) -> None:
