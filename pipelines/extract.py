@@ -229,6 +229,8 @@ def _csv_as_text(path: Path, source: str, encoding: str) -> pl.DataFrame:
     are not records.
     """
     text = _decoded(path, source, encoding)
+    if not text.strip():
+        raise ContractError(f"{path}: no header, only blank space")
     header_width, starts, widths = _csv_records(path, text)
     try:
         frame = pl.read_csv(text.encode(), infer_schema=False, truncate_ragged_lines=True)

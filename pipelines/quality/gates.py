@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -21,13 +21,32 @@ import polars as pl
 from pipelines import storage
 from pipelines.config import SOURCES, Settings
 from pipelines.errors import GateError
-from pipelines.publish import sql_literal
 from pipelines.quality import checks
 from pipelines.quality.suites import Gate, Suite, load_suites, suite_parameters
 from pipelines.quality.tables import Table, chunks
 from pipelines.quality.validation import Outcome, SuiteResult, Validator
 
 log = logging.getLogger(__name__)
+
+# One row per expectation per gate run: data/ops/gate_results and ops.gate_results.
+RESULT_SCHEMA: dict[str, pl.DataType] = {
+    "gate": pl.String,
+    "run_date": pl.Date,
+    "batch": pl.String,
+    "suite": pl.String,
+    "expectation": pl.String,
+    "column_name": pl.String,
+    "severity": pl.String,
+    "success": pl.Boolean,
+    "evaluated_rows": pl.Int64,
+    "failed_rows": pl.Int64,
+    "observed_value": pl.String,
+    "sample": pl.String,
+    "problem": pl.String,
+    "chunks": pl.Int64,
+    "data_docs_page": pl.String,
+    "validated_at": pl.Datetime("us", "UTC"),
+}
 
 
 @dataclass(frozen=True)
@@ -63,18 +82,23 @@ def gate_raw(settings: Settings, export_dates: Sequence[dt.date]) -> GateReport:
     tables.append(_frame("checks.deliveries", checks.delivery_checks(settings, export_dates)))
     first, last = min(export_dates), max(export_dates)
     batch = last.isoformat() if first == last else f"{first}..{last}"
-    return _run("raw", settings, tables, last, batch)
+    report = _run("raw", settings, _suites(settings, "raw"), tables, last, batch)
+    _refuse_on_critical_failures(report)
+    return report
 
 
 def gate_facts(settings: Settings, as_of: dt.date) -> GateReport:
     """Every facts table that has a suite, and the accounting and integrity of the history."""
+    suites = _suites(settings, "facts")
     tables = [
         _parquet(suite.name, [settings.paths.facts / f"{suite.table}.parquet"])
-        for suite in _suites(settings, "facts")
+        for suite in suites
         if suite.name.startswith("facts.")
     ]
     tables.append(_frame("checks.integrity", checks.integrity_checks(settings, as_of)))
-    return _run("facts", settings, tables, as_of, f"as of {as_of}")
+    report = _run("facts", settings, suites, tables, as_of, f"as of {as_of}")
+    _refuse_on_critical_failures(report)
+    return report
 
 
 def gate_marts(settings: Settings, as_of: dt.date) -> GateReport:
@@ -84,16 +108,17 @@ def gate_marts(settings: Settings, as_of: dt.date) -> GateReport:
     as-of date in the build database, so they are published with the marts.
     """
     build = settings.paths.build_db
+    suites = _suites(settings, "marts")
     tables = [
         Table(
             suite.name,
             lambda name=suite.name: _build_table(build, name),
             f"{suite.name} in {build}",
         )
-        for suite in _suites(settings, "marts")
+        for suite in suites
     ]
-    report = _run("marts", settings, tables, as_of, f"as of {as_of}")
-    _warn_about_ungated_tables(build, {suite.name for suite in _suites(settings, "marts")})
+    report = _run("marts", settings, suites, tables, as_of, f"as of {as_of}")
+    _warn_about_ungated_tables(build, {suite.name for suite in suites})
     record_in_build(settings, as_of)
     _refuse_on_critical_failures(report)
     return report
@@ -109,14 +134,13 @@ def record_in_build(settings: Settings, as_of: dt.date) -> None:
     ]
     if not files:
         return
-    listed = ", ".join(sql_literal(str(path)) for path in files)
+    results = pl.concat([pl.read_parquet(path) for path in files], how="diagonal_relaxed")
     with duckdb.connect(str(settings.paths.build_db)) as connection:
+        connection.register("gate_results", results)
         connection.execute("create schema if not exists ops")
-        # A list of paths cannot be a bound parameter of read_parquet in a DDL statement.
         connection.execute(
-            f"create or replace table ops.gate_results as "
-            f"from read_parquet([{listed}], union_by_name = true) "
-            f"order by run_date, gate, suite, expectation"
+            "create or replace table ops.gate_results as from gate_results "
+            "order by run_date, gate, suite, expectation"
         )
 
 
@@ -125,7 +149,10 @@ def _suites(settings: Settings, gate: Gate) -> list[Suite]:
 
 
 def _parquet(name: str, files: list[Path]) -> Table:
-    return Table(name, lambda: pl.scan_parquet(files), ", ".join(str(path) for path in files))
+    where = (
+        str(files[0]) if len(files) == 1 else f"{len(files)} files under {files[0].parent.parent}"
+    )
+    return Table(name, lambda: pl.scan_parquet(files), where)
 
 
 def _frame(name: str, frame: pl.DataFrame) -> Table:
@@ -140,17 +167,19 @@ def _build_table(build: Path, name: str) -> pl.LazyFrame:
 def _run(
     gate: Gate,
     settings: Settings,
+    suites: list[Suite],
     tables: list[Table],
     run_date: dt.date,
     batch: str,
 ) -> GateReport:
+    """Validate every suite of the gate, render Data Docs, record and log the outcomes."""
     by_name = {table.name: table for table in tables}
-    for name in by_name.keys() - {suite.name for suite in _suites(settings, gate)}:
+    for name in by_name.keys() - {suite.name for suite in suites}:
         log.warning("%s has no suite in expectations/: not gated", name)
     parameters = suite_parameters(settings)
     validator = Validator(settings.paths.quality, run_name=f"{gate}_{run_date}", batch_name=batch)
     results = []
-    for suite in _suites(settings, gate):
+    for suite in suites:
         table = by_name.get(suite.name)
         if table is None:
             results.append(_unreadable(suite, f"the {gate} layer has no table {suite.name}"))
@@ -173,8 +202,6 @@ def _run(
         len(report.warnings),
         report.data_docs,
     )
-    if gate != "marts":  # the marts gate records ops.gate_results first
-        _refuse_on_critical_failures(report)
     return report
 
 
@@ -201,8 +228,18 @@ def _validate(
 
 def _unreadable(suite: Suite, problem: str) -> SuiteResult:
     """A suite whose table cannot be read fails as a whole, critically."""
-    outcome = Outcome(suite.name, "table_is_readable", None, "critical", False, None, None, None)
-    return SuiteResult(suite.name, [replace(outcome, problem=problem)], 0, str(suite.path))
+    outcome = Outcome(
+        suite=suite.name,
+        expectation="table_is_readable",
+        column=None,
+        severity="critical",
+        success=False,
+        evaluated_rows=None,
+        failed_rows=None,
+        observed_value=None,
+        problem=problem,
+    )
+    return SuiteResult(suite.name, [outcome], 0, str(suite.path))
 
 
 def _record(settings: Settings, report: GateReport, batch: str) -> None:
@@ -230,26 +267,8 @@ def _record(settings: Settings, report: GateReport, batch: str) -> None:
         for result in report.results
         for outcome in result.outcomes
     ]
-    schema = {
-        "gate": pl.String,
-        "run_date": pl.Date,
-        "batch": pl.String,
-        "suite": pl.String,
-        "expectation": pl.String,
-        "column_name": pl.String,
-        "severity": pl.String,
-        "success": pl.Boolean,
-        "evaluated_rows": pl.Int64,
-        "failed_rows": pl.Int64,
-        "observed_value": pl.String,
-        "sample": pl.String,
-        "problem": pl.String,
-        "chunks": pl.Int64,
-        "data_docs_page": pl.String,
-        "validated_at": pl.Datetime("us", "UTC"),
-    }
     storage.write_partition(
-        pl.DataFrame(rows, schema=schema),
+        pl.DataFrame(rows, schema=RESULT_SCHEMA),
         settings.paths.gate_results_dir / report.gate,
         report.run_date,
     )
