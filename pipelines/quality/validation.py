@@ -112,7 +112,7 @@ class Validator:
             )
             for chunk in chunks
         ]
-        merged = merge_chunks(results)
+        merged = _merge_chunks(results)
         merged.meta["run_id"] = self._run_id
         key = ValidationResultIdentifier(
             ExpectationSuiteIdentifier(suite.name), self._run_id, self._batch_name
@@ -125,7 +125,7 @@ class Validator:
         in_order = sorted(merged.results, key=lambda r: position[str(r.expectation_config.id)])
         return SuiteResult(
             suite=suite.name,
-            outcomes=[outcome(suite.name, result) for result in in_order],
+            outcomes=[_outcome(suite.name, result) for result in in_order],
             chunks=len(results),
             page=str(page[0]["site_url"]),
         )
@@ -189,7 +189,7 @@ def _context_config(quality_dir: Path) -> Any:
     )
 
 
-def merge_chunks(
+def _merge_chunks(
     results: list[ExpectationSuiteValidationResult],
 ) -> ExpectationSuiteValidationResult:
     """One suite result from the results of its chunks, expectation by expectation."""
@@ -270,7 +270,7 @@ def _pooled(parts: list[ExpectationValidationResult], key: str) -> list[Any] | N
     return pooled[:SAMPLE_SIZE] if pooled or key in parts[0].result else None
 
 
-def outcome(suite: str, result: ExpectationValidationResult) -> Outcome:
+def _outcome(suite: str, result: ExpectationValidationResult) -> Outcome:
     config = result.expectation_config
     details = result.result or {}
     return Outcome(

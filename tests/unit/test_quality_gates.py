@@ -234,3 +234,14 @@ def test_chunks_give_the_verdicts_of_one_pass_and_refuse_whole_table_expectation
     assert verdicts[4][:2] == verdicts[1][:2]
     assert verdicts[4][2][0] is False
     assert "judges the whole table, which is checked in 4 chunks" in str(verdicts[4][2][2])
+
+
+def test_results_and_pages_older_than_the_history_are_forgotten(shop_copy: Settings) -> None:
+    quality_dir = shop_copy.paths.quality
+    old_runs = {path.name for path in quality_dir.rglob("*_2025-03-15") if path.is_dir()}
+    assert {"raw_2025-03-15", "facts_2025-03-15", "marts_2025-03-15"} <= old_runs
+    later = shop.AS_OF + dt.timedelta(days=shop_copy.quality_history_days + 1)
+    quality.gate_marts(shop_copy, later)
+    runs = {path.name for path in quality_dir.rglob("*_20*") if path.is_dir()}
+    assert runs == {f"marts_{later}"}
+    assert (quality_dir / "data_docs" / "index.html").is_file()
