@@ -3,6 +3,11 @@
 Wiring only. Each task calls one stage function of `pipelines.run` with the run's as-of
 date (the last whole day of its data interval, or the `as_of` param of a manual run);
 nothing heavy is imported when Airflow parses this file.
+
+The gate tasks judge the data with Great Expectations and are never retried: they read
+files that a retry would not change, so a refused load stays refused until someone acts.
+The PII key comes from `LOYALTY_PII_KEY` or, when that is unset, from the password of the
+Airflow connection `loyalty_pii_key` (see docs/runbook.md).
 """
 
 from __future__ import annotations
@@ -12,11 +17,12 @@ import os
 from typing import Any
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import chain, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 # The hour (UTC) the nightly run starts; the day's exports must have landed by then.
 SCHEDULE_HOUR = int(os.environ.get("LOYALTY_SCHEDULE_HOUR", "3"))
+PII_KEY_CONNECTION = "loyalty_pii_key"
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "data-engineering",
@@ -34,9 +40,20 @@ def _as_of(params: dict[str, Any], data_interval_end: pendulum.DateTime | None) 
 
 
 def _settings() -> Any:
+    """Settings from the `LOYALTY_*` environment; the PII key from the Airflow connection
+    when the environment has none (without either, extract says how to provide one)."""
     from pipelines.config import Settings
 
-    return Settings()
+    if os.environ.get("LOYALTY_PII_KEY"):
+        return Settings()
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        key = Connection.get(PII_KEY_CONNECTION).password
+    except AirflowNotFoundException:
+        return Settings()
+    return Settings(pii_key=key)
 
 
 @dag(
@@ -63,6 +80,13 @@ def loyalty_nightly() -> None:
         run.extract(_settings(), as_of)
         return as_of.isoformat()
 
+    @task(retries=0)
+    def gate_raw(as_of: str) -> None:
+        """Great Expectations on the day's deliveries and their row accounting."""
+        from pipelines import run
+
+        run.gate_raw(_settings(), dt.date.fromisoformat(as_of))
+
     @task
     def stage(as_of: str) -> None:
         """Current state of each customer, order and response."""
@@ -76,6 +100,13 @@ def loyalty_nightly() -> None:
         from pipelines import run
 
         run.build_facts(_settings(), dt.date.fromisoformat(as_of))
+
+    @task(retries=0)
+    def gate_facts(as_of: str) -> None:
+        """Great Expectations on the facts; accounting and integrity of the history."""
+        from pipelines import run
+
+        run.gate_facts(_settings(), dt.date.fromisoformat(as_of))
 
     @task
     def build_clv(as_of: str) -> None:
@@ -91,6 +122,13 @@ def loyalty_nightly() -> None:
 
         run.build_marts(_settings(), dt.date.fromisoformat(as_of))
 
+    @task(retries=0)
+    def gate_marts(as_of: str) -> None:
+        """Great Expectations on the marts; every gate's results into ops.gate_results."""
+        from pipelines import run
+
+        run.gate_marts(_settings(), dt.date.fromisoformat(as_of))
+
     @task
     def publish(as_of: str) -> str:
         """Swap the new warehouse release in."""
@@ -99,8 +137,16 @@ def loyalty_nightly() -> None:
         return run.publish(_settings(), dt.date.fromisoformat(as_of)).name
 
     as_of = extract()
-    staged, facts, clv = stage(as_of), build_facts(as_of), build_clv(as_of)
-    staged >> facts >> clv >> build_marts(as_of) >> publish(as_of)
+    chain(
+        gate_raw(as_of),
+        stage(as_of),
+        build_facts(as_of),
+        gate_facts(as_of),
+        build_clv(as_of),
+        build_marts(as_of),
+        gate_marts(as_of),
+        publish(as_of),
+    )
 
 
 loyalty_nightly()

@@ -6,6 +6,7 @@ Nothing in here reads the wall clock: every run is keyed by its as-of date.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
@@ -30,6 +31,11 @@ class Settings(BaseSettings):
         Path("data"), description="Root of every layer, from landing to warehouse."
     )
     landing_format: Literal["csv", "parquet"] = "csv"
+    source_encodings: dict[str, str] = Field(
+        default_factory=dict,
+        description="Text encoding of a source's CSV deliveries when it is not UTF-8, "
+        "e.g. {'survey_responses': 'cp1251'}.",
+    )
     source_timezone: str = Field(
         "UTC", description="Time zone of export timestamps that carry no offset."
     )
@@ -75,6 +81,32 @@ class Settings(BaseSettings):
     clv_holdout_days: int = Field(
         90, ge=1, description="Days at the end of the history the CLV backtest predicts."
     )
+    # Data-quality gates (docs/quality.md). Shares and ratios over fewer rows than
+    # `quality_min_rows` are not judged: a 3-row delivery with one bad row is not news.
+    quality_min_rows: int = Field(20, description="Fewest rows a share or ratio is judged on.")
+    volume_trailing_deliveries: int = Field(
+        28, description="Deliveries before this one whose median volume is the reference."
+    )
+    volume_min_ratio: float = Field(0.25, description="Rows read / trailing median: drop below.")
+    volume_max_ratio: float = Field(4.0, description="Rows read / trailing median: spike above.")
+    max_quarantine_share: float = Field(
+        0.1, description="Share of a delivery's rows quarantined above which the load stops."
+    )
+    freshness_max_lag_hours: float = Field(
+        48.0, description="Newest updated_at of a delivery at most this long before its end."
+    )
+    max_held_order_share: float = Field(
+        0.01, description="Share of orders whose customer is unknown above which the run stops."
+    )
+    min_linked_response_share: float = Field(
+        0.8, description="Share of survey responses linked to a customer below which it stops."
+    )
+    quality_history_days: int = Field(
+        35, description="Days of validation results and Data Docs pages kept before a run."
+    )
+    gate_chunk_rows: int = Field(
+        1_000_000, description="Rows handed to Great Expectations at a time (memory bound)."
+    )
     duckdb_threads: int | None = None
     duckdb_memory_limit: str | None = Field(None, description="e.g. '8GB'; DuckDB spills past it.")
 
@@ -100,6 +132,21 @@ class Settings(BaseSettings):
         if not windows:
             raise ValueError('give at least one churn window, e.g. {"90d": 90}')
         return windows
+
+    @field_validator("source_encodings")
+    @classmethod
+    def _known_sources_and_codecs(cls, encodings: dict[str, str]) -> dict[str, str]:
+        for source, encoding in encodings.items():
+            if source not in SOURCES:
+                raise ValueError(f"{source!r} is not a source ({', '.join(SOURCES)})")
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                raise ValueError(f"{encoding!r} is not a known text encoding") from None
+        return encodings
+
+    def encoding_of(self, source: str) -> str:
+        return self.source_encodings.get(source, "utf-8")
 
     @cached_property
     def paths(self) -> Layout:
@@ -145,8 +192,22 @@ class Layout:
         return self.root / "ops" / "load_audit"
 
     @property
+    def gate_results_dir(self) -> Path:
+        return self.root / "ops" / "gate_results"
+
+    @property
+    def quality(self) -> Path:
+        """Great Expectations' validation results and Data Docs."""
+        return self.root / "quality"
+
+    @property
     def staging(self) -> Path:
         return self.root / "staging"
+
+    @property
+    def held_orders(self) -> Path:
+        """Orders whose customer is not known as of the run's date (rebuilt each run)."""
+        return self.staging / "held_orders.parquet"
 
     @property
     def facts(self) -> Path:

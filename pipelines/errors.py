@@ -11,3 +11,7 @@ class ContractError(LoyaltyError):
 
 class MissingInputError(LoyaltyError):
     """A stage was asked to run before the layer it reads exists."""
+
+
+class GateError(LoyaltyError):
+    """A critical data-quality expectation failed: the run stops before publish."""

@@ -7,9 +7,13 @@ per delivery, so `rows_read = rows_loaded + rows_quarantined` can be checked at 
 
 from __future__ import annotations
 
+import codecs
+import csv
 import datetime as dt
 import hashlib
+import io
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,8 +27,11 @@ from pipelines.sources import CONTRACTS, Column, Kind, SourceContract
 
 log = logging.getLogger(__name__)
 
-LINEAGE = ("_source_file", "_export_date", "_source_row", "_load_id")
+LINEAGE = ("_source_file", "_export_date", "_source_row", "_source_line", "_load_id")
 REASON = "_quarantine_reason"
+# Read from the file's shape, beside its columns: where a record starts, what is wrong with it.
+SHAPE_COLUMNS = ("_source_line", "_shape_problem")
+_LOOKS_LIKE_A_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ ]*")
 
 _TIMESTAMP_WITH_OFFSET = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
 _TIMESTAMP_NAIVE = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d")
@@ -85,6 +92,14 @@ def landing_file(settings: Settings, source: str, export_date: dt.date) -> Path:
     path = directory / f"{source}.{settings.landing_format}"
     if not path.is_file():
         raise ContractError(f"{source}: no delivery for {export_date} (expected {path})")
+    # Only what really lies under landing/ is read: a symlinked file or date folder that
+    # leads elsewhere (to the PII key, say) would copy it into raw and quarantine.
+    landing = settings.paths.landing.resolve()
+    if not path.resolve().is_relative_to(landing):
+        raise ContractError(
+            f"{path}: leads to {path.resolve()}, outside the landing folder {landing}; "
+            "refusing to read it"
+        )
     return path
 
 
@@ -150,31 +165,156 @@ def _load_id(path: Path, export_date: dt.date) -> str:
 def read_as_text(
     path: Path, contract: SourceContract, settings: Settings
 ) -> tuple[pl.DataFrame, list[str]]:
-    """Every declared column as text plus `_source_row`; refuse a file that breaks the shape."""
+    """Every declared column as text plus `_source_row` (1 = first record after the header),
+    `_source_line` (the line of the file the record starts on; null for Parquet) and
+    `_shape_problem`; refuse a file that breaks the shape of the contract."""
     if path.stat().st_size == 0:
         raise ContractError(f"{path}: empty file (not even a header)")
     if settings.landing_format == "csv":
-        frame = pl.read_csv(path, infer_schema=False)
+        frame = _csv_as_text(path, contract.name, settings.encoding_of(contract.name))
     else:
-        frame = _parquet_as_text(pl.read_parquet(path))
-    missing = [name for name in contract.column_names if name not in frame.columns]
-    if missing:
-        raise ContractError(
-            f"{path}: missing column(s) {', '.join(missing)}; "
-            f"the file has {', '.join(frame.columns)}"
-        )
-    extra = [name for name in frame.columns if name not in contract.column_names]
+        frame = _parquet_as_text(path, contract)
+    delivered = [name for name in frame.columns if name not in SHAPE_COLUMNS]
+    _require_columns(path, delivered, contract)
+    extra = [name for name in delivered if name not in contract.column_names]
     if extra:
         log.warning("%s: ignoring column(s) not in the contract: %s", path, ", ".join(extra))
-    return frame.select(contract.column_names).with_row_index("_source_row", offset=1), extra
+    return frame.select(*contract.column_names, *SHAPE_COLUMNS).with_row_index(
+        "_source_row", offset=1
+    ), extra
 
 
-def _parquet_as_text(frame: pl.DataFrame) -> pl.DataFrame:
-    """Parquet deliveries are typed already; render them as text so one checker serves both."""
-    return frame.with_columns(
-        pl.col(pl.Datetime("us", "*")).dt.to_string("%Y-%m-%dT%H:%M:%S%.f%:z"),
-        pl.col(pl.Datetime).dt.to_string("%Y-%m-%dT%H:%M:%S%.f"),
-    ).cast(pl.String)
+def _require_columns(path: Path, delivered: list[str], contract: SourceContract) -> None:
+    missing = [name for name in contract.column_names if name not in delivered]
+    if not missing:
+        return
+    unexpected = [name for name in delivered if name not in contract.column_names]
+    if len(delivered) == 1 and any(mark in delivered[0] for mark in ";\t|"):
+        hint = "the header is a single column: is the file delimited by something else than ','?"
+    elif not all(_LOOKS_LIKE_A_NAME.fullmatch(name) for name in delivered):
+        # Never echo it: a first line that is not a header may be a customer's data.
+        hint = "the first line does not look like a header (a file without one?)"
+    elif unexpected:
+        hint = f"it has column(s) the contract does not know: {', '.join(unexpected)} (renamed?)"
+    else:
+        hint = f"the file has {', '.join(delivered)}"
+    raise ContractError(f"{path}: missing column(s) {', '.join(missing)}; {hint}")
+
+
+def _decoded(path: Path, source: str, encoding: str) -> str:
+    """The file's text; a byte that is not valid in the declared encoding is a clear error
+    naming its place, never a guess (a wrong guess turns Cyrillic into mojibake)."""
+    data = path.read_bytes()
+    # UTF-8 files may start with a byte-order mark; it is not part of the first column's name.
+    codec = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as error:
+        before = data[: error.start]
+        line = before.count(b"\n") + 1
+        column = error.start - (before.rfind(b"\n") + 1) + 1
+        raise ContractError(
+            f"{path}: byte 0x{data[error.start]:02x} at line {line}, column {column} (offset "
+            f"{error.start}) is not valid {encoding}; if {source} are exported in another "
+            f"encoding, declare it: LOYALTY_SOURCE_ENCODINGS__{source.upper()}=<encoding>"
+        ) from None
+
+
+def _csv_as_text(path: Path, source: str, encoding: str) -> pl.DataFrame:
+    """The file's columns as text plus the shape columns, one row per record.
+
+    Polars parses the values; the standard library's reader walks the same text once more
+    for what Polars does not report: where each record starts (a quoted value may span
+    lines) and how many fields it has (Polars pads a short row with nulls). Blank lines
+    are not records.
+    """
+    text = _decoded(path, source, encoding)
+    if not text.strip():
+        raise ContractError(f"{path}: no header, only blank space")
+    header_width, starts, widths = _csv_records(path, text)
+    try:
+        frame = pl.read_csv(text.encode(), infer_schema=False, truncate_ragged_lines=True)
+    except pl.exceptions.PolarsError:
+        # Polars' message quotes the file's content, which may be personal data.
+        raise ContractError(
+            f"{path}: not readable as CSV (a quote inside an unquoted value?)"
+        ) from None
+    if frame.height != len(widths):
+        raise ContractError(
+            f"{path}: the CSV readers disagree on the number of records "
+            f"({frame.height} and {len(widths)}); check its quoting"
+        )
+    shape = pl.DataFrame(
+        {"_source_line": starts, "_fields": widths},
+        schema=dict.fromkeys(("_source_line", "_fields"), pl.Int64),
+    )
+    return (
+        pl.concat([frame, shape], how="horizontal")
+        .filter(pl.col("_fields") > 0)
+        .with_columns(
+            _shape_problem=pl.when(pl.col("_fields") != header_width).then(
+                pl.format("line has {} fields, the header has " + str(header_width), "_fields")
+            )
+        )
+        .drop("_fields")
+    )
+
+
+def _csv_records(path: Path, text: str) -> tuple[int, list[int], list[int]]:
+    """Header width, then the first line and field count of every record (0: a blank line)."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    starts: list[int] = []
+    widths: list[int] = []
+    last_line = 0
+    try:
+        for fields in reader:
+            starts.append(last_line + 1)
+            widths.append(len(fields))
+            last_line = reader.line_num
+    except csv.Error as error:
+        raise ContractError(f"{path}: line {last_line + 1}: not valid CSV ({error})") from None
+    return widths[0], starts[1:], widths[1:]
+
+
+def _parquet_as_text(path: Path, contract: SourceContract) -> pl.DataFrame:
+    """Parquet deliveries are typed already; render them as text so one checker serves both.
+
+    A column whose type cannot hold its kind (a boolean `amount`, a number `signup_at`) is
+    a broken contract, not a file of bad rows.
+    """
+    frame = pl.read_parquet(path)
+    for column in contract.columns:
+        if column.name in frame.columns and not _holds(frame.schema[column.name], column.kind):
+            raise ContractError(
+                f"{path}: column {column.name} is {frame.schema[column.name]}, "
+                f"the contract says {column.kind}"
+            )
+    return (
+        frame.with_columns(
+            pl.col(pl.Datetime("us", "*")).dt.to_string("%Y-%m-%dT%H:%M:%S%.f%:z"),
+            pl.col(pl.Datetime).dt.to_string("%Y-%m-%dT%H:%M:%S%.f"),
+        )
+        .cast(pl.String)
+        .with_columns(
+            _source_line=pl.lit(None, dtype=pl.Int64), _shape_problem=pl.lit(None, dtype=pl.String)
+        )
+    )
+
+
+def _holds(dtype: pl.DataType, kind: Kind) -> bool:
+    if dtype in (pl.String, pl.Null):
+        return True  # read as text and checked value by value, like CSV
+    match kind:
+        case Kind.STRING:
+            return dtype.is_numeric() or dtype == pl.Boolean or dtype == pl.Categorical
+        case Kind.INTEGER:
+            return dtype.is_integer()
+        case Kind.NUMBER:
+            return dtype.is_numeric()
+        case Kind.BOOLEAN:
+            return dtype == pl.Boolean
+        case Kind.TIMESTAMP:
+            return dtype.is_temporal() and dtype != pl.Time and dtype != pl.Duration
 
 
 def typed(column: Column, settings: Settings) -> pl.Expr:
@@ -237,8 +377,10 @@ def check_rows(frame: pl.DataFrame, contract: SourceContract, settings: Settings
     problems.extend(_future_timestamps(contract))
     # concat_str, not concat_list + list.join: the list route is twenty times slower.
     reasons = pl.concat_str(problems, separator="; ", ignore_nulls=True)
+    # A record with the wrong number of fields has its values in the wrong columns: the
+    # shape is the one reason worth giving.
     checked = typed_frame.with_columns(
-        pl.when(reasons == "").then(None).otherwise(reasons).alias(REASON)
+        pl.coalesce("_shape_problem", pl.when(reasons != "").then(reasons)).alias(REASON)
     )
     return _quarantine_duplicate_keys(checked, contract)
 
@@ -286,9 +428,17 @@ def _typed_columns(frame: pl.DataFrame, contract: SourceContract) -> pl.DataFram
 
 
 def _text_columns(frame: pl.DataFrame, contract: SourceContract) -> pl.DataFrame:
-    """Quarantined rows keep the text exactly as delivered, to be read and fixed at the source."""
+    """Quarantined rows keep the text exactly as delivered, to be read and fixed at the source.
+
+    Except a record of the wrong shape: its values sit under the wrong names, so a PII value
+    may sit under a column that is not hashed. It keeps only its place in the file.
+    """
+    misshapen = pl.col("_shape_problem").is_not_null()
     return frame.select(
-        *(pl.col(f"_text_{name}").alias(name) for name in contract.column_names),
+        *(
+            pl.when(misshapen).then(None).otherwise(pl.col(f"_text_{name}")).alias(name)
+            for name in contract.column_names
+        ),
         REASON,
         *LINEAGE,
     )

@@ -2,8 +2,9 @@
 
 The same person hashes to the same key across exports and sources (a survey respondent's
 e-mail matches the customer's), and without the key the hash cannot be reversed or
-recomputed from a guessed address. The key comes from `LOYALTY_PII_KEY` or a key file
-that only its owner can read; it is never in the repository.
+recomputed from a guessed address. The key comes from the settings (`LOYALTY_PII_KEY`, or in
+the DAG an Airflow connection) or a key file that only its owner can read; it is never in
+the repository.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ def load_key(settings: Settings) -> bytes:
     path = settings.paths.pii_key_file
     if not path.exists():
         raise LoyaltyError(
-            f"no PII key: set LOYALTY_PII_KEY (64 hex characters) or run `loyalty keygen` "
-            f"to create {path}"
+            f"no PII key: set LOYALTY_PII_KEY (64 hex characters; in Airflow, or the password "
+            f"of the connection loyalty_pii_key) or run `loyalty keygen` to create {path}"
         )
     if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise LoyaltyError(f"PII key file {path} is readable by others: chmod 600 it")

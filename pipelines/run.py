@@ -4,7 +4,9 @@ neither holds business logic of its own.
 Each stage takes the settings and the as-of date, reads the layer above it and writes its
 own: extract (landing -> raw), stage (raw -> staging), build_facts (staging -> facts),
 build_clv (facts -> CLV predictions and fit history), build_marts (facts and CLV -> marts
-in the build database), publish (build -> warehouse).
+in the build database), publish (build -> warehouse). A gate after extract, the facts
+and the marts stops the run before publish on a critical data-quality failure
+(`pipelines.quality`, docs/quality.md).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines import clv, models, storage
+from pipelines import clv, models, quality, storage
 from pipelines import extract as extract_stage
 from pipelines.config import CLI_COMPONENTS, SOURCES, SURVEY_DRIVERS, Settings
 from pipelines.errors import MissingInputError
@@ -56,6 +58,12 @@ def extract(settings: Settings, as_of: dt.date) -> list[extract_stage.LoadResult
         return extract_stage.extract(settings, [as_of])
 
 
+def gate_raw(settings: Settings, as_of: dt.date) -> quality.GateReport:
+    """Judge the deliveries of `as_of` before anything is built from them."""
+    with timed("gate_raw", as_of):
+        return quality.gate_raw(settings, [as_of])
+
+
 def stage(settings: Settings, as_of: dt.date) -> dict[str, int]:
     """Current state of each entity from every raw delivery up to `as_of`."""
     paths = settings.paths
@@ -63,9 +71,11 @@ def stage(settings: Settings, as_of: dt.date) -> dict[str, int]:
         source: storage.scan_partitions(paths.raw_dir(source), as_of, f"raw {source}")
         for source in SOURCES
     }
+    orders, held_orders = staging.split_by_known_customer(raw["orders"], raw["customers"])
     frames = {
         "customers": staging.stage_customers(raw["customers"]),
-        "orders": staging.stage_orders(raw["orders"], settings.fx_rates),
+        "orders": staging.stage_orders(orders, settings.fx_rates),
+        "held_orders": held_orders,
         "survey_responses": staging.stage_survey_responses(raw["survey_responses"]),
     }
     with timed("stage", as_of):
@@ -103,6 +113,11 @@ def build_facts(settings: Settings, as_of: dt.date) -> dict[str, int]:
         for name, build in steps:
             counts |= _write_all({name: build()}, paths.facts)
     return counts
+
+
+def gate_facts(settings: Settings, as_of: dt.date) -> quality.GateReport:
+    with timed("gate_facts", as_of):
+        return quality.gate_facts(settings, as_of)
 
 
 def build_clv(settings: Settings, as_of: dt.date) -> clv.ClvRun:
@@ -150,14 +165,21 @@ def build_marts(settings: Settings, as_of: dt.date) -> dict[str, int]:
         return models.run_models(connection, models.discover(), model_parameters(settings, as_of))
 
 
+def gate_marts(settings: Settings, as_of: dt.date) -> quality.GateReport:
+    """Judge the marts, and record every gate's results in the build database."""
+    with timed("gate_marts", as_of):
+        return quality.gate_marts(settings, as_of)
+
+
 def publish(settings: Settings, as_of: dt.date) -> Release:
     with timed("publish", as_of):
         return publish_release(settings.paths, as_of)
 
 
 def run_all(settings: Settings, as_of: dt.date) -> Release:
-    """The nightly run: load the day's exports, rebuild, publish."""
+    """The nightly run: load the day's exports, judge them, rebuild, publish."""
     extract(settings, as_of)
+    gate_raw(settings, as_of)
     return rebuild(settings, as_of)
 
 
@@ -165,8 +187,10 @@ def rebuild(settings: Settings, as_of: dt.date) -> Release:
     """Everything after extract, from what the raw layer holds up to `as_of`."""
     stage(settings, as_of)
     build_facts(settings, as_of)
+    gate_facts(settings, as_of)
     build_clv(settings, as_of)
     build_marts(settings, as_of)
+    gate_marts(settings, as_of)
     return publish(settings, as_of)
 
 
@@ -183,7 +207,8 @@ def backfill(
     end: dt.date,
     on_progress: Callable[[BackfillProgress], None] = lambda _progress: None,
 ) -> Release:
-    """Load every export date from `start` to `end`, then rebuild and publish as of `end`.
+    """Load every export date from `start` to `end`, gate the deliveries, then rebuild and
+    publish as of `end`.
 
     Rebuilding once, as of the last date, publishes exactly what day-by-day runs would
     have published at the end: every stage after extract recomputes from the raw layer.
@@ -193,6 +218,9 @@ def backfill(
         batch = days[first : first + BACKFILL_BATCH_DAYS]
         extract_stage.extract(settings, batch)
         on_progress(BackfillProgress(first + len(batch), len(days), batch[-1]))
+    # One gate over every delivery: its cost is mostly per call, and it reads in chunks.
+    with timed("gate_raw", end):
+        quality.gate_raw(settings, days)
     return rebuild(settings, end)
 
 

@@ -6,7 +6,8 @@ import polars as pl
 
 # A later update wins; for the same update time, the later delivery; then the later row.
 VERSION_ORDER = ("updated_at", "_export_date", "_source_row")
-LINEAGE = ("_source_file", "_source_row", "_load_id")
+LINEAGE = ("_source_file", "_source_row", "_source_line", "_load_id")
+HELD_REASON = "customer_id not among the customers delivered up to the as-of date"
 
 
 def latest_version(raw: pl.LazyFrame, key: str) -> pl.LazyFrame:
@@ -16,6 +17,24 @@ def latest_version(raw: pl.LazyFrame, key: str) -> pl.LazyFrame:
         .agg(pl.all().sort_by(list(VERSION_ORDER)).last())
         .drop(LINEAGE)
         .rename({"_export_date": "export_date"})
+    )
+
+
+def split_by_known_customer(
+    raw_orders: pl.LazyFrame, raw_customers: pl.LazyFrame
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Orders of customers the CRM has delivered, and the others, held with a reason.
+
+    An order may reach the export before its customer does. It is held, not dropped: the
+    first run after the customer's delivery takes it in. Every raw version of a held order
+    stays, with its lineage, so each raw row is either staged or held.
+    """
+    known = raw_customers.select(pl.col("customer_id").unique())
+    return (
+        raw_orders.join(known, on="customer_id", how="semi"),
+        raw_orders.join(known, on="customer_id", how="anti").with_columns(
+            _quarantine_reason=pl.lit(HELD_REASON)
+        ),
     )
 
 

@@ -8,11 +8,13 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import polars as pl
 import pytest
 
-from pipelines import run
+from pipelines import run, storage
 from pipelines.config import Settings
 from pipelines.synth import SynthConfig, generate
 from tests.conftest import TEST_PII_KEY
@@ -20,7 +22,18 @@ from tests.dags.conftest import DAGS_FOLDER
 
 pytestmark = pytest.mark.integration
 
-STAGES = ["extract", "stage", "build_facts", "build_clv", "build_marts", "publish"]
+STAGES = [
+    "extract",
+    "gate_raw",
+    "stage",
+    "build_facts",
+    "gate_facts",
+    "build_clv",
+    "build_marts",
+    "gate_marts",
+    "publish",
+]
+GATES = {"gate_raw", "gate_facts", "gate_marts"}
 
 
 def _dag_facts(airflow_env: dict[str, str]) -> dict[str, object]:
@@ -42,7 +55,7 @@ print(json.dumps({{
     result = subprocess.run(
         [sys.executable, "-c", script], env=airflow_env, check=True, capture_output=True, text=True
     )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def test_dag_parses_with_owner_retries_tags_and_one_writer(airflow_env: dict[str, str]) -> None:
@@ -56,9 +69,10 @@ def test_dag_parses_with_owner_retries_tags_and_one_writer(airflow_env: dict[str
     assert sorted(tasks) == sorted(STAGES)
     for stage, following in itertools.pairwise(STAGES):
         assert following in tasks[stage]["downstream"]
-    for task in tasks.values():
+    for task_id, task in tasks.items():
         assert task["owner"] == "data-engineering"
-        assert task["retries"] == 2
+        # A gate reads files a retry would not change: a refusal is final.
+        assert task["retries"] == (0 if task_id in GATES else 2), task_id
 
 
 def test_parsing_the_dag_imports_nothing_heavy(airflow_env: dict[str, str]) -> None:
@@ -76,18 +90,22 @@ print(json.dumps(sorted(name for name in sys.modules if name.split(".")[0] in he
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
 
 
-def test_a_nightly_run_publishes_the_warehouse(airflow_env: dict[str, str], tmp_path: Path) -> None:
+def _history_up_to_the_day_before(tmp_path: Path) -> Settings:
+    """Two months of exports, loaded and published up to Feb 27; the DAG loads Feb 28."""
     settings = Settings(data_dir=tmp_path / "data", pii_key=TEST_PII_KEY)
     exports = generate(
         settings.paths, SynthConfig(customers=400, months=2, start=dt.date(2025, 1, 1))
     )
-    # History up to the day before, then the DAG's own run loads the last export date.
     run.backfill(settings, exports.start, exports.end - dt.timedelta(days=1))
-    env = {
-        **airflow_env,
-        "LOYALTY_DATA_DIR": str(settings.data_dir),
-        "LOYALTY_PII_KEY": TEST_PII_KEY,
-    }
+    return settings
+
+
+def _run_the_dag(
+    airflow_env: dict[str, str], settings: Settings, **extra: str
+) -> tuple[dict[str, Any], str]:
+    """Run the DAG in a fresh interpreter with only these LOYALTY_* settings."""
+    env = {k: v for k, v in airflow_env.items() if not k.startswith("LOYALTY_")}
+    env |= {"LOYALTY_DATA_DIR": str(settings.data_dir), **extra}
     # The run after the interval [Feb 28 03:00, Mar 1 03:00) processes Feb 28.
     result = subprocess.run(
         [
@@ -102,13 +120,57 @@ def test_a_nightly_run_publishes_the_warehouse(airflow_env: dict[str, str], tmp_
         check=False,
     )
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
-    assert outcome["state"] == "success", result.stdout[-3000:] + result.stderr[-3000:]
+    return outcome, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def _published_as_of(settings: Settings) -> dt.date:
+    with duckdb.connect(str(settings.paths.warehouse_db), read_only=True) as connection:
+        as_of: dt.date = connection.sql("select max(as_of) from ops.releases").fetchall()[0][0]
+    return as_of
+
+
+def test_a_nightly_run_publishes_the_warehouse(airflow_env: dict[str, str], tmp_path: Path) -> None:
+    settings = _history_up_to_the_day_before(tmp_path)
+    outcome, output = _run_the_dag(airflow_env, settings, LOYALTY_PII_KEY=TEST_PII_KEY)
+    assert outcome["state"] == "success", output
     assert set(outcome["tasks"].values()) == {"success"}
     with duckdb.connect(str(settings.paths.warehouse_db), read_only=True) as connection:
-        as_of = connection.sql("select max(as_of) from ops.releases").fetchall()[0][0]
         months = connection.sql("select count(*) from marts.nps_monthly").fetchall()[0][0]
         cohorts = connection.sql(
             "select count(distinct cohort_month) from marts.cohort_retention"
         ).fetchall()[0][0]
-    assert as_of == dt.date(2025, 2, 28)
+    assert _published_as_of(settings) == dt.date(2025, 2, 28)
     assert months == 2 and cohorts == 2
+
+
+def test_a_refused_load_fails_its_gate_task_and_publishes_nothing(
+    airflow_env: dict[str, str], tmp_path: Path
+) -> None:
+    settings = _history_up_to_the_day_before(tmp_path)
+    orders = settings.paths.landing_dir(dt.date(2025, 2, 28)) / "orders.csv"
+    # The day's orders sent five times over under new ids: a spike no real day has.
+    header, *rows = orders.read_text().splitlines()
+    copies = [row.replace(",", f"-copy{n},", 1) for row in rows for n in range(4)]
+    orders.write_text("\n".join([header, *rows, *copies]) + "\n")
+    # The key comes from the Airflow connection this time, not from LOYALTY_PII_KEY.
+    connection = json.dumps({"conn_type": "generic", "password": TEST_PII_KEY})
+    outcome, output = _run_the_dag(
+        airflow_env,
+        settings,
+        AIRFLOW_CONN_LOYALTY_PII_KEY=connection,
+        LOYALTY_QUALITY_MIN_ROWS="1",
+    )
+    assert outcome["state"] == "failed", output
+    tasks = outcome["tasks"]
+    assert tasks["extract"] == "success"  # so the key was found in the connection
+    assert tasks["gate_raw"] == "failed"
+    assert {tasks[stage] for stage in STAGES[2:]} == {"upstream_failed"}
+    assert _published_as_of(settings) == dt.date(2025, 2, 27)
+    recorded = pl.read_parquet(
+        storage.partition_path(settings.paths.gate_results_dir / "raw", dt.date(2025, 2, 28))
+    )
+    refused = recorded.filter(~pl.col("success"))
+    assert refused.select("suite", "column_name", "severity").rows() == [
+        ("checks.deliveries", "volume_ratio", "critical")
+    ]
+    assert refused["sample"][0].endswith("(source=orders, export_date=2025-02-28)")

@@ -17,11 +17,14 @@ pytestmark = pytest.mark.integration
 LOYALTY = str(Path(sys.executable).parent / "loyalty")
 
 
-def _loyalty(data_dir: Path, *args: str, key: bool = True) -> subprocess.CompletedProcess[str]:
+def _loyalty(
+    data_dir: Path, *args: str, key: bool = True, **settings: str
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")}
     env["LOYALTY_DATA_DIR"] = str(data_dir)
     if key:
         env["LOYALTY_PII_KEY"] = TEST_PII_KEY
+    env |= {f"LOYALTY_{name.upper()}": value for name, value in settings.items()}
     return subprocess.run([LOYALTY, *args], env=env, capture_output=True, text=True, check=False)
 
 
@@ -97,3 +100,38 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     result = _loyalty(tmp_path / "data", "--debug", "run", "--date", "2025-13-01")
     assert result.returncode != 0
     assert "Traceback" in result.stderr
+
+
+def test_a_refused_load_is_one_line_and_the_published_warehouse_stays(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    _loyalty(data, "generate", "--customers", "300", "--months", "2", "--start", "2025-01-01")
+    assert (
+        _loyalty(data, "backfill", "--start", "2025-01-01", "--end", "2025-02-27").returncode == 0
+    )
+    published = (data / "warehouse" / "current").resolve()
+    # The CRM sends the day's orders with every amount negated: each row is quarantined,
+    # and a delivery quarantined whole is a broken export, not a day of bad luck.
+    orders = data / "landing" / "2025-02-28" / "orders.csv"
+    header, *rows = orders.read_text().splitlines()
+    amount = header.split(",").index("amount")
+    negated = [row.split(",") for row in rows]
+    for fields in negated:
+        fields[amount] = "-" + fields[amount]
+    orders.write_text("\n".join([header, *(",".join(fields) for fields in negated)]) + "\n")
+
+    refused = _loyalty(data, "run", "--date", "2025-02-28", quality_min_rows="1")
+
+    assert refused.returncode == 1
+    errors = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in refused.stderr
+    assert errors[0].startswith(
+        "error: raw gate refused the load (2025-02-28): checks.deliveries: "
+        "expect_column_values_to_be_between(quarantine_share) failed on 1 of 3 rows, "
+        "e.g. 1 (source=orders, export_date=2025-02-28)"
+    )
+    page = Path(errors[0].split("full result: file://")[1].split(" ")[0].replace("%20", " "))
+    assert page.is_file()
+    assert (data / "warehouse" / "current").resolve() == published
+    with duckdb.connect(str(data / "warehouse" / "loyalty.duckdb"), read_only=True) as connection:
+        as_of = connection.sql("select max(as_of) from ops.releases").fetchall()[0][0]
+    assert str(as_of) == "2025-02-27"

@@ -18,6 +18,7 @@ def _raw(rows: list[tuple[str, str, str, int, float, str]]) -> pl.LazyFrame:
             pl.col("updated_at").str.to_datetime(time_zone="UTC"),
             pl.col("_export_date").str.to_date(),
             _source_file=pl.lit("orders.csv"),
+            _source_line=pl.col("_source_row") + 1,
             _load_id=pl.lit("x"),
             refund_amount=pl.lit(0.0),
             currency=pl.lit("EUR"),
@@ -43,7 +44,7 @@ def test_latest_update_wins_then_latest_delivery_then_latest_row() -> None:
         ("O1", "refunded", dt.date(2025, 1, 3)),
         ("O2", "cancelled", dt.date(2025, 1, 2)),
     ]
-    assert not {"_source_file", "_load_id", "_source_row"} & set(latest.columns)
+    assert not {"_source_file", "_load_id", "_source_row", "_source_line"} & set(latest.columns)
 
 
 def test_net_amount_counts_only_completed_orders_less_refunds() -> None:

@@ -1,0 +1,248 @@
+"""The gates with Great Expectations: what passes, what stops the run, what it says, and
+where the results go. Tiny inputs; each broken case breaks one thing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines import extract, quality, storage
+from pipelines.config import Settings
+from pipelines.errors import GateError
+from pipelines.quality.suites import load_suite, load_suites, suite_parameters
+from pipelines.quality.tables import Table, chunks
+from pipelines.quality.validation import Validator
+from tests import tiny_shop as shop
+from tests.conftest import TEST_PII_KEY
+from tests.scenario import order, write_landing
+
+DAY = dt.date(2025, 1, 10)
+
+
+@pytest.fixture
+def shop_copy(tiny_shop: Settings, tmp_path: Path) -> Settings:
+    """A private copy of the published tiny shop, to break."""
+    shutil.copytree(tiny_shop.data_dir, tmp_path / "data", symlinks=True)
+    return Settings(data_dir=tmp_path / "data", pii_key=TEST_PII_KEY)
+
+
+def _page(message: str) -> Path:
+    """The Data Docs page a refusal points at, as a path."""
+    url = message.split("full result: ")[1].split(" ")[0]
+    return Path(url.removeprefix("file://").replace("%20", " "))
+
+
+def test_the_tiny_shop_passes_every_gate_and_publishes_the_results(tiny_shop: Settings) -> None:
+    with duckdb.connect(str(tiny_shop.paths.warehouse_db), read_only=True) as connection:
+        results = connection.sql(
+            "select gate, suite, severity, success, data_docs_page from ops.gate_results"
+        ).pl()
+    assert set(results["gate"]) == {"raw", "facts", "marts"}
+    assert set(results["suite"]) == {suite.name for suite in load_suites(tiny_shop)}
+    assert results.filter(~pl.col("success") & (pl.col("severity") == "critical")).is_empty()
+    for page in results["data_docs_page"].unique():
+        assert Path(page.removeprefix("file://").replace("%20", " ")).is_file()
+    assert (tiny_shop.paths.quality / "data_docs" / "index.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    [
+        (
+            "update marts.nps_monthly set nps = 150 where period_month = date '2025-01-01'",
+            "marts.nps_monthly: expect_column_values_to_be_between(nps) failed on 1 of 3 rows, "
+            "e.g. 150 (period_month=2025-01-01); and 1 more critical failure(s)",
+        ),
+        (
+            # Counts that must add up: promoters + passives + detractors = responses_n.
+            "update marts.nps_monthly set promoters = promoters + 1",
+            "marts.nps_monthly: expect_column_values_to_be_between(unclassified_responses) failed "
+            "on 3 of 3 rows, e.g. -1 (period_month=2025-01-01)",
+        ),
+        (
+            "update marts.cohort_retention set retention_rate = 1.5 where segment = 'all' "
+            "and cohort_month = date '2025-01-01' and period_index = 1",
+            "marts.cohort_retention: expect_column_values_to_be_between(retention_rate) failed "
+            "on 1 of 54 rows, e.g. 1.5 (segment=all, segment_value=all, cohort_month=2025-01-01, "
+            "period_index=1)",
+        ),
+        (
+            "drop table marts.nps_monthly",
+            "marts.nps_monthly: table_is_readable could not be evaluated: marts.nps_monthly in",
+        ),
+    ],
+)
+def test_a_broken_mart_is_refused_with_table_expectation_rows_and_samples(
+    shop_copy: Settings, breakage: str, message: str
+) -> None:
+    with duckdb.connect(str(shop_copy.paths.build_db)) as connection:
+        connection.execute(breakage)
+    with pytest.raises(GateError) as refusal:
+        quality.gate_marts(shop_copy, shop.AS_OF)
+    text = str(refusal.value)
+    assert text.startswith(f"marts gate refused the load ({shop.AS_OF}): {message}"), text
+    assert "\n" not in text  # one line on the terminal
+    if "table_is_readable" not in message:
+        assert _page(text).is_file()
+    # The refusal is recorded, in the build database and in the results partition.
+    with duckdb.connect(str(shop_copy.paths.build_db), read_only=True) as connection:
+        failed = connection.sql(
+            "select count(*) from ops.gate_results "
+            "where gate = 'marts' and not success and severity = 'critical'"
+        ).fetchall()[0][0]
+    assert failed >= 1
+
+
+def test_a_duplicate_in_the_facts_grain_is_refused(shop_copy: Settings) -> None:
+    path = shop_copy.paths.facts / "customer_month.parquet"
+    facts = pl.read_parquet(path).sort("customer_id", "period_month")
+    storage.write_parquet_atomic(pl.concat([facts, facts.head(1)]), path)
+    with pytest.raises(GateError) as refusal:
+        quality.gate_facts(shop_copy, shop.AS_OF)
+    # 9 customer-months (C1: Jan-Mar, C2: Jan-Mar, C4: Feb-Mar, C5: Mar) and the copy.
+    assert (
+        "facts.customer_month: expect_compound_columns_to_be_unique(customer_id, period_month) "
+        "failed on 2 of 10 rows, e.g. customer_id=C1, period_month=2025-01-01 | "
+        "customer_id=C1, period_month=2025-01-01;"
+    ) in str(refusal.value)
+
+
+def test_rows_missing_from_a_raw_partition_fail_the_row_accounting(shop_copy: Settings) -> None:
+    partition = storage.partition_path(shop_copy.paths.raw_dir("orders"), dt.date(2025, 1, 10))
+    storage.write_parquet_atomic(pl.read_parquet(partition).head(0), partition)
+    with pytest.raises(GateError, match=r"checks\.integrity: expect_column_values_to_be_between"):
+        quality.gate_facts(shop_copy, shop.AS_OF)
+    # O1 of 2025-01-10 is gone from disk but the audit still counts it.
+    with pytest.raises(GateError, match=r"\(raw_rows_gap\) failed on 1 of 3 rows, e.g. -1 \("):
+        quality.gate_facts(shop_copy, shop.AS_OF)
+
+
+def _deliver_orders(settings: Settings, rows: list[dict[str, object]]) -> None:
+    write_landing(settings, {"orders": rows}, DAY, DAY)
+    extract.extract(settings, [DAY])
+
+
+def test_a_mistyped_csv_column_is_refused_by_the_share_quarantined(settings: Settings) -> None:
+    # Every amount unreadable: extract quarantines row by row; the gate sees a broken export.
+    _deliver_orders(
+        settings,
+        [order(f"O{i}", "C1", "2025-01-10T10:00:00Z", "abc") for i in range(25)],
+    )
+    with pytest.raises(GateError) as refusal:
+        quality.gate_raw(settings, [DAY])
+    assert (
+        "raw gate refused the load (2025-01-10): checks.deliveries: "
+        "expect_column_values_to_be_between(quarantine_share) failed on 1 of 3 rows, "
+        "e.g. 1 (source=orders, export_date=2025-01-10)"
+    ) in str(refusal.value)
+
+
+def test_a_row_that_slipped_past_extract_is_caught_by_the_raw_suite(settings: Settings) -> None:
+    _deliver_orders(settings, [order("O1", "C1", "2025-01-10T10:00:00Z", 10)])
+    partition = storage.partition_path(settings.paths.raw_dir("orders"), DAY)
+    raw = pl.read_parquet(partition)
+    storage.write_parquet_atomic(raw.with_columns(amount=pl.lit(-10.0)), partition)
+    with pytest.raises(
+        GateError, match=r"raw\.orders: expect_column_values_to_be_between\(amount\)"
+    ):
+        quality.gate_raw(settings, [DAY])
+
+
+def test_a_warning_is_recorded_and_logged_and_the_run_goes_on(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    _deliver_orders(settings, [order("O1", "C1", "2025-01-10T10:00:00Z", 10)])
+    orders_csv = settings.paths.landing_dir(DAY) / "orders.csv"
+    lines = orders_csv.read_text().splitlines()
+    orders_csv.write_text(f"{lines[0]},coupon_code\n{lines[1]},WINTER25\n")
+    extract.extract(settings, [DAY])
+    with caplog.at_level(logging.WARNING):
+        report = quality.gate_raw(settings, [DAY])
+    assert not report.critical_failures
+    assert [(w.suite, w.column, w.severity) for w in report.warnings] == [
+        ("checks.deliveries", "extra_columns", "warning")
+    ]
+    assert "checks.deliveries: expect_column_values_to_be_null(extra_columns)" in caplog.text
+    recorded = pl.read_parquet(storage.partition_path(settings.paths.gate_results_dir / "raw", DAY))
+    assert recorded.filter(~pl.col("success")).select("column_name", "severity").rows() == [
+        ("extra_columns", "warning")
+    ]
+
+
+def _suite_file(tmp_path: Path, expectations: list[dict[str, object]]) -> Path:
+    path = tmp_path / "facts.toy.json"
+    path.write_text(
+        json.dumps(
+            {
+                "name": "facts.toy",
+                "meta": {"grain": ["customer_id", "period_month"]},
+                "expectations": expectations,
+            }
+        )
+    )
+    return path
+
+
+def test_chunks_give_the_verdicts_of_one_pass_and_refuse_whole_table_expectations(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # 12 rows; (C3, 1) is there twice; 3 of 12 values are negative.
+    frame = pl.DataFrame(
+        {
+            "customer_id": [f"C{i // 2}" for i in range(11)] + ["C3"],
+            "period_month": [i % 2 for i in range(11)] + [1],
+            "value": [1, -1, 2, -2, 3, -3, 4, 5, 6, 7, 8, 9],
+        }
+    )
+    expectations = [
+        {
+            "type": "expect_compound_columns_to_be_unique",
+            "kwargs": {"column_list": ["customer_id", "period_month"]},
+            "severity": "critical",
+        },
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "value", "min_value": 0, "mostly": 0.8},
+            "severity": "warning",
+        },
+        {
+            "type": "expect_table_row_count_to_be_between",
+            "kwargs": {"min_value": 1},
+            "severity": "critical",
+        },
+    ]
+    suite = load_suite(_suite_file(tmp_path, expectations), set())
+    table = Table("facts.toy", frame.lazy, "a test frame")
+    verdicts = {}
+    for chunk_rows in (100, 3):
+        count, parts = chunks(table, suite, chunk_rows)
+        validator = Validator(settings.paths.quality, f"facts_{DAY}", f"{chunk_rows} rows a chunk")
+        result = validator.validate(suite, parts, suite_parameters(settings))
+        verdicts[count] = [(o.success, o.failed_rows, o.problem) for o in result.outcomes]
+    assert verdicts[1] == [
+        (False, 2, None),  # both rows of (C3, 1)
+        (False, 3, None),  # 9 of 12 pass: 0.75 < 0.8
+        (True, None, None),
+    ]
+    # Split on the hash of customer_id, the duplicate pair stays together.
+    assert verdicts[4][:2] == verdicts[1][:2]
+    assert verdicts[4][2][0] is False
+    assert "judges the whole table, which is checked in 4 chunks" in str(verdicts[4][2][2])
+
+
+def test_results_and_pages_older_than_the_history_are_forgotten(shop_copy: Settings) -> None:
+    quality_dir = shop_copy.paths.quality
+    old_runs = {path.name for path in quality_dir.rglob("*_2025-03-15") if path.is_dir()}
+    assert {"raw_2025-03-15", "facts_2025-03-15", "marts_2025-03-15"} <= old_runs
+    later = shop.AS_OF + dt.timedelta(days=shop_copy.quality_history_days + 1)
+    quality.gate_marts(shop_copy, later)
+    runs = {path.name for path in quality_dir.rglob("*_20*") if path.is_dir()}
+    assert runs == {f"marts_{later}"}
+    assert (quality_dir / "data_docs" / "index.html").is_file()
