@@ -202,43 +202,43 @@ importances as (
     from explained
 ),
 
+-- A driver is at or above a group mean to within 1e-9: a mean of doubles summed in another
+-- order (parallel aggregation) differs in the last bits, and a driver that ties the mean
+-- must not change quadrant from one run to the next.
+positioned as (
+    select
+        *,
+        importance >= avg(importance) over (
+            partition by period_grain, period, segment, segment_value
+        ) - 1e-9 as is_important,
+        performance >= performance_group_mean - 1e-9 as is_performing
+    from importances
+),
+
 final as (
     select
-        importances.period_grain,
-        importances.period,
-        importances.period_start,
-        importances.segment,
-        importances.segment_value,
-        importances.driver,
-        importances.ratings_n,
-        importances.rating_mean,
-        importances.performance,
-        importances.nps_correlation,
-        importances.importance,
+        positioned.period_grain,
+        positioned.period,
+        positioned.period_start,
+        positioned.segment,
+        positioned.segment_value,
+        positioned.driver,
+        positioned.ratings_n,
+        positioned.rating_mean,
+        positioned.performance,
+        positioned.nps_correlation,
+        positioned.importance,
         csi_weights.csi_weight,
-        importances.is_complete_period,
+        positioned.is_complete_period,
         case
-            when importances.importance is null then null
-            when
-                importances.importance >= avg(importances.importance) over (
-                    partition by
-                        importances.period_grain,
-                        importances.period,
-                        importances.segment,
-                        importances.segment_value
-                )
-                then
-                    case
-                        when importances.performance >= importances.performance_group_mean
-                            then 'keep up'
-                        else 'concentrate here'
-                    end
-            when importances.performance >= importances.performance_group_mean
-                then 'possible overkill'
+            when positioned.importance is null then null
+            when positioned.is_important and positioned.is_performing then 'keep up'
+            when positioned.is_important then 'concentrate here'
+            when positioned.is_performing then 'possible overkill'
             else 'low priority'
         end as quadrant
-    from importances
-    inner join csi_weights on importances.driver = csi_weights.driver
+    from positioned
+    inner join csi_weights on positioned.driver = csi_weights.driver
 )
 
 select * from final
