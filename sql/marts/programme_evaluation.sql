@@ -4,7 +4,7 @@
 -- Grain: one row per programme_arm and metric ('revenue_per_customer', 'repeat_rate',
 --   'retention_rate', 'nps'); the lift columns are NULL on the control rows.
 -- Reads: facts.customers (arm, enrolment), facts.orders (purchases),
---   intermediate.responses_segmented (answers of members).
+--   intermediate.survey_responses (answers of members).
 -- Settings: $programme_window_start (NULL: follow each member from enrolment),
 --   $programme_window_end (at most the as-of date), $nps_churn_window_days (W, retention).
 -- Definitions: the arm's customers are the members with an arm enrolled by the window end
@@ -67,7 +67,7 @@ answers as (
         customer_id,
         nps_code,
         submitted_at at time zone 'UTC' as submitted_at_utc
-    from intermediate.responses_segmented
+    from intermediate.survey_responses
     where customer_id is not null
 ),
 
