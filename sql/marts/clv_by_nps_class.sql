@@ -6,7 +6,7 @@
 -- Reads: marts.customer_loyalty (latest answer, lifetime and trailing-12-month revenue),
 --   marts.customer_clv (predictions of the BG/NBD + Gamma-Gamma stage).
 -- Settings: $as_of_month (tenure is counted up to it).
--- Definitions: customers with at least one purchase (a cohort). clv_historical_mean = mean
+-- Definitions: customers with at least one purchase (a cohort). historical_clv_mean = mean
 --   lifetime net revenue per customer (the spec's historical CLV, every member in the
 --   denominator); net_revenue_12m_mean = mean net revenue of the trailing 12 months;
 --   tenure_months_mean = mean months from the cohort month to the month of the as-of
@@ -44,7 +44,7 @@ final as (
     select
         coalesce(buyers.nps_class, 'all') as nps_class,
         count(*) as customers,
-        avg(buyers.net_revenue) as clv_historical_mean,
+        avg(buyers.net_revenue) as historical_clv_mean,
         avg(buyers.net_revenue_12m) as net_revenue_12m_mean,
         avg(buyers.tenure_months) as tenure_months_mean,
         sum(buyers.net_revenue) / sum(buyers.tenure_months) as revenue_per_tenure_month,

@@ -190,6 +190,12 @@ def warehouse(settings: Settings) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(settings.paths.warehouse_db), read_only=True)
 
 
+def published(settings: Settings, sql: str) -> pl.DataFrame:
+    """The result of `sql` on the published warehouse of a pipeline run."""
+    with warehouse(settings) as connection:
+        return connection.sql(sql).pl()
+
+
 def build_from_facts(
     settings: Settings, as_of: dt.date, targets: Iterable[str]
 ) -> duckdb.DuckDBPyConnection:

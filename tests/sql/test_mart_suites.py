@@ -20,6 +20,7 @@ from pipelines.errors import GateError
 from pipelines.quality.suites import load_suites
 from tests.conftest import TEST_PII_KEY
 from tests.sql.behaviour_reference import query
+from tests.sql.harness import published
 
 SHOPS = [
     "tiny_shop",
@@ -40,12 +41,12 @@ def _gated(settings: Settings) -> set[str]:
 
 def _verdicts(settings: Settings) -> pl.DataFrame:
     """The marts gate's verdicts of the run that published the warehouse."""
-    with duckdb.connect(str(settings.paths.warehouse_db), read_only=True) as connection:
-        return connection.sql(
-            "select suite, expectation, column_name, severity, success, evaluated_rows"
-            " from ops.gate_results where gate = 'marts'"
-            " and run_date = (select max(as_of) from ops.releases)"
-        ).pl()
+    return published(
+        settings,
+        "select suite, expectation, column_name, severity, success, evaluated_rows"
+        " from ops.gate_results where gate = 'marts'"
+        " and run_date = (select max(as_of) from ops.releases)",
+    )
 
 
 # The hand-made shops have too few customers for the CLV models: both fits fail, the gate

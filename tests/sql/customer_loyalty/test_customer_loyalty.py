@@ -117,16 +117,16 @@ def test_historical_clv_by_nps_class() -> None:
     }
     # Buyers only (L4, L6 never bought). Every purchase is 10.
     # promoter L1: 20 lifetime, 20 in 12 months, tenure March-December = 10 months.
-    assert (clv["promoter"]["customers"], clv["promoter"]["clv_historical_mean"]) == (1, 20.0)
+    assert (clv["promoter"]["customers"], clv["promoter"]["historical_clv_mean"]) == (1, 20.0)
     assert clv["promoter"]["revenue_per_tenure_month"] == pytest.approx(2.0)
     # passive L2 (20; 10 in 12 months; December 2024 to December 2025 = 13 months) and L8
     # (20; 20; October-December = 3): means 20, 15, 8; 40 / 16 = 2.5 per tenure month.
     passive = clv["passive"]
-    assert (passive["customers"], passive["clv_historical_mean"]) == (2, 20.0)
+    assert (passive["customers"], passive["historical_clv_mean"]) == (2, 20.0)
     assert passive["net_revenue_12m_mean"] == 15.0 and passive["tenure_months_mean"] == 8.0
     assert passive["revenue_per_tenure_month"] == pytest.approx(2.5)
     # detractor L3 (30, tenure 12) and L7 (10, tenure 4): mean 20, 40 / 16 = 2.5.
-    assert clv["detractor"]["clv_historical_mean"] == 20.0
+    assert clv["detractor"]["historical_clv_mean"] == 20.0
     assert clv["unsurveyed"]["customers"] == 1  # L5
     # all six buyers: 120 / 6 = 20; tenure 10 + 13 + 12 + 9 + 4 + 3 = 51.
     assert clv["all"]["customers"] == 6
