@@ -119,7 +119,7 @@ def gate_marts(settings: Settings, as_of: dt.date) -> GateReport:
         )
         for suite in suites
     ]
-    cross_row = [(suite.name, *pair) for suite in suites for pair in suite.totals()]
+    cross_row = [(suite.name, *pair) for suite in suites for pair in suite.cross_row_suites()]
     tables += [
         Table(
             derived.name,

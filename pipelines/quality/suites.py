@@ -88,7 +88,7 @@ class Suite:
             name for expectation in self.expectations for name in _parameters(expectation["kwargs"])
         }
 
-    def totals(self) -> list[tuple[Suite, totals.Total]]:
+    def cross_row_suites(self) -> list[tuple[Suite, totals.Total]]:
         """The generated suite of each cross-row check the meta declares, with the check
         (which computes the frame that suite judges from this suite's table)."""
         generated = []

@@ -35,7 +35,7 @@ def _gated(settings: Settings) -> set[str]:
     """The suites of the marts gate: one per table, and those their meta generates."""
     suites = [suite for suite in load_suites(settings) if suite.gate == "marts"]
     return {suite.name for suite in suites} | {
-        derived.name for suite in suites for derived, _ in suite.totals()
+        derived.name for suite in suites for derived, _ in suite.cross_row_suites()
     }
 
 

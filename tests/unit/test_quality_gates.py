@@ -46,7 +46,7 @@ def test_the_tiny_shop_passes_every_gate_and_publishes_the_results(tiny_shop: Se
         ).pl()
     assert set(results["gate"]) == {"raw", "facts", "marts"}
     suites = load_suites(tiny_shop)
-    generated = {derived.name for suite in suites for derived, _ in suite.totals()}
+    generated = {derived.name for suite in suites for derived, _ in suite.cross_row_suites()}
     assert set(results["suite"]) == {suite.name for suite in suites} | generated
     assert results.filter(~pl.col("success") & (pl.col("severity") == "critical")).is_empty()
     for page in results["data_docs_page"].unique():

@@ -144,7 +144,7 @@ def test_shares_sum_per_group_and_a_group_without_any_is_not_judged() -> None:
 
 def test_each_cross_row_check_becomes_a_suite_of_its_own(settings: Settings) -> None:
     suite = next(s for s in load_suites(settings) if s.name == "marts.comment_rate")
-    generated = {derived.name: derived for derived, _ in suite.totals()}
+    generated = {derived.name: derived for derived, _ in suite.cross_row_suites()}
     assert set(generated) == {
         "marts.comment_rate.language_sums",
         "marts.comment_rate.nps_class_sums",
