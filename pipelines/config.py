@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PositiveInt, SecretStr, field_validator
+from pydantic import Field, PositiveInt, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SOURCES: tuple[str, ...] = ("customers", "orders", "survey_responses")
@@ -60,8 +60,10 @@ class Settings(BaseSettings):
         default_factory=dict, description="CLI weight per component; one not listed weighs 1."
     )
     comment_top_terms: int = Field(10, ge=1, description="Terms kept per language and class.")
-    nps_churn_window_days: int = Field(
-        90, ge=1, description="W: churned at d when the last purchase is more than W days before."
+    nps_churn_window: str = Field(
+        "90d",
+        description="The churn window (a name of churn_windows) by which churn by NPS class "
+        "and the programme's retention count a customer as churned.",
     )
     nps_churn_horizon_months: int = Field(
         6, ge=1, description="Churn of respondents of month m is read at the end of m + this."
@@ -132,6 +134,21 @@ class Settings(BaseSettings):
         if not windows:
             raise ValueError('give at least one churn window, e.g. {"90d": 90}')
         return windows
+
+    @model_validator(mode="after")
+    def _nps_churn_window_is_a_churn_window(self) -> Settings:
+        if self.nps_churn_window not in self.churn_windows:
+            raise ValueError(
+                f"nps_churn_window {self.nps_churn_window!r} is not one of the churn windows "
+                f"({', '.join(self.churn_windows)}): name one of them"
+            )
+        return self
+
+    @property
+    def nps_churn_window_days(self) -> int:
+        """W of the survey marts: the days of the named churn window, so that churn has one
+        definition in the warehouse."""
+        return self.churn_windows[self.nps_churn_window]
 
     @field_validator("source_encodings")
     @classmethod

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from pipelines.config import Layout
 from pipelines.periods import last_complete_month
@@ -18,6 +19,7 @@ RETENTION_AGE_MONTHS = 3
 class Summary:
     as_of: dt.date
     entity_counts: dict[str, int]
+    held_orders: int  # orders whose customer the CRM has not delivered (not in the counts)
     rows_read: int
     rows_quarantined: int
     nps_month: dt.date | None
@@ -26,6 +28,8 @@ class Summary:
     nps_responses: int | None
     retention_cohort: dt.date | None
     retention_rate: float | None
+    clv_12m_per_customer: float | None  # None: no model parameters yet
+    backtest_ratio: float | None  # predicted / actual purchases of this run's backtest
     warehouse: Path
     parquet: Path
     log_file: Path
@@ -51,11 +55,17 @@ def summarise(layout: Layout, as_of: dt.date, log_file: Path) -> Summary:
             "order by cohort_month desc limit 1",
             {"age": RETENTION_AGE_MONTHS},
         ).fetchall()
+        clv_12m, backtest_ratio = connection.execute(
+            "select (select avg(clv_12m) from marts.customer_clv), "
+            "(select predicted_to_actual_ratio from ops.clv_backtests where as_of = $as_of)",
+            {"as_of": as_of},
+        ).fetchall()[0]
     nps_month, nps, moe, responses = nps_row[0] if nps_row else (None, None, None, None)
     cohort, retention = retention_row[0] if retention_row else (None, None)
     return Summary(
         as_of=as_of,
         entity_counts=counts,
+        held_orders=_held_orders(layout),
         rows_read=int(rows_read or 0),
         rows_quarantined=int(rows_quarantined or 0),
         nps_month=nps_month,
@@ -64,9 +74,20 @@ def summarise(layout: Layout, as_of: dt.date, log_file: Path) -> Summary:
         nps_responses=responses,
         retention_cohort=cohort,
         retention_rate=retention,
+        clv_12m_per_customer=clv_12m,
+        backtest_ratio=backtest_ratio,
         warehouse=layout.warehouse_db,
         parquet=layout.warehouse_parquet,
         log_file=log_file,
+    )
+
+
+def _held_orders(layout: Layout) -> int:
+    """Distinct orders held at staging as of the run (every raw version of one is kept)."""
+    if not layout.held_orders.is_file():
+        return 0
+    return (
+        pl.scan_parquet(layout.held_orders).select(pl.col("order_id").n_unique()).collect().item()
     )
 
 
@@ -77,7 +98,8 @@ def render(summary: Summary) -> str:
         f"  customers         {counts.get('customers', 0):>10,}"
         f"  ({counts.get('customers with a purchase', 0):,} with a purchase)",
         f"  orders            {counts.get('orders', 0):>10,}"
-        f"  ({counts.get('purchases', 0):,} count as purchases)",
+        f"  ({counts.get('purchases', 0):,} count as purchases;"
+        f" {summary.held_orders:,} more held: customer unknown)",
         f"  survey responses  {counts.get('survey responses', 0):>10,}"
         f"  ({counts.get('survey responses linked to a customer', 0):,} linked to a customer)",
         f"  rows quarantined  {summary.rows_quarantined:>10,}  of {summary.rows_read:,} read",
@@ -96,6 +118,17 @@ def render(summary: Summary) -> str:
         )
     else:
         lines.append(f"  {RETENTION_AGE_MONTHS}-month retention: no cohort is old enough yet")
+    if summary.clv_12m_per_customer is not None:
+        backtest = (
+            f" (backtest predicted/actual {summary.backtest_ratio:.2f})"
+            if summary.backtest_ratio is not None
+            else ""
+        )
+        lines.append(
+            f"  predicted 12-month CLV: {summary.clv_12m_per_customer:,.2f} per buyer" + backtest
+        )
+    else:
+        lines.append("  predicted CLV: no model parameters yet (see ops.clv_fit_status)")
     lines += [
         f"  warehouse  {summary.warehouse}",
         f"  parquet    {summary.parquet}",

@@ -18,9 +18,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines import storage
+from pipelines import models, storage
 from pipelines.config import SOURCES, Settings
 from pipelines.errors import GateError
+from pipelines.publish import PUBLISHED_SCHEMAS
 from pipelines.quality import checks
 from pipelines.quality.suites import Gate, Suite, load_suites, suite_parameters
 from pipelines.quality.tables import Table, chunks
@@ -102,7 +103,8 @@ def gate_facts(settings: Settings, as_of: dt.date) -> GateReport:
 
 
 def gate_marts(settings: Settings, as_of: dt.date) -> GateReport:
-    """Every table of the build database that has a suite; then `ops.gate_results`.
+    """Every table of the build database that has a suite, and the cross-row checks its
+    suite declares; then `ops.gate_results`.
 
     The last gate before publish also records the results of every gate run up to the
     as-of date in the build database, so they are published with the marts.
@@ -117,8 +119,18 @@ def gate_marts(settings: Settings, as_of: dt.date) -> GateReport:
         )
         for suite in suites
     ]
+    cross_row = [(suite.name, *pair) for suite in suites for pair in suite.cross_row_suites()]
+    tables += [
+        Table(
+            derived.name,
+            lambda name=name, total=total: total.frame(_build_table(build, name)),
+            f"computed from {name} in {build}",
+        )
+        for name, derived, total in cross_row
+    ]
+    suites += [derived for _, derived, _ in cross_row]
     report = _run("marts", settings, suites, tables, as_of, f"as of {as_of}")
-    _warn_about_ungated_tables(build, {suite.name for suite in suites})
+    _warn_about_ungated_models({suite.name for suite in suites})
     record_in_build(settings, as_of)
     _refuse_on_critical_failures(report)
     return report
@@ -305,13 +317,8 @@ def _refuse_on_critical_failures(report: GateReport) -> None:
     )
 
 
-def _warn_about_ungated_tables(build: Path, gated: set[str]) -> None:
-    """A mart without a suite is published unchecked: say so on every run."""
-    with duckdb.connect(str(build), read_only=True) as connection:
-        tables = connection.sql(
-            "select schema_name || '.' || table_name from duckdb_tables() "
-            "where schema_name not in ('ops', 'facts')"
-        ).fetchall()
-    for (table,) in tables:
-        if table not in gated:
-            log.warning("%s has no suite in expectations/: published without a gate", table)
+def _warn_about_ungated_models(gated: set[str]) -> None:
+    """A published model without a suite is published unchecked: say so on every run."""
+    for model in models.discover():
+        if model.schema in PUBLISHED_SCHEMAS and model.table not in gated:
+            log.warning("%s has no suite in expectations/: published without a gate", model.table)

@@ -11,6 +11,9 @@ Beyond plain GX, a suite file carries in its `meta`:
   together (a compound uniqueness check stays exact).
 - `derived_columns` (optional): `name -> SQL expression` computed while reading, for
   invariants across columns, e.g. counts that must add up.
+- `partitions`, `shares` (optional): invariants across rows, e.g. the segment values'
+  counts that add up to the `all` row; each becomes a generated suite over a small
+  derived frame (`pipelines.quality.totals`).
 and every expectation states its `severity`: `critical` stops the run before publish,
 `warning` (or `info`) is recorded and the run goes on.
 """
@@ -24,8 +27,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipelines import sources
-from pipelines.config import Settings
+from pipelines.config import SURVEY_DRIVERS, Settings
 from pipelines.errors import LoyaltyError
+from pipelines.quality import totals
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 SEVERITIES = ("critical", "warning", "info")
@@ -84,6 +88,15 @@ class Suite:
             name for expectation in self.expectations for name in _parameters(expectation["kwargs"])
         }
 
+    def cross_row_suites(self) -> list[tuple[Suite, totals.Total]]:
+        """The generated suite of each cross-row check the meta declares, with the check
+        (which computes the frame that suite judges from this suite's table)."""
+        generated = []
+        for total in totals.declared(self.document["meta"]):
+            document = totals.document(self.name, total)
+            generated.append((Suite(document["name"], self.path, document), total))
+        return generated
+
 
 def suite_parameters(settings: Settings) -> dict[str, object]:
     """Values a suite refers to as {"$PARAMETER": name}: thresholds live in the settings
@@ -99,6 +112,9 @@ def suite_parameters(settings: Settings) -> dict[str, object]:
         "freshness_max_lag_hours": settings.freshness_max_lag_hours,
         "max_held_order_share": settings.max_held_order_share,
         "min_linked_response_share": settings.min_linked_response_share,
+        "nps_min_sample": settings.nps_min_sample,
+        "comment_top_terms": settings.comment_top_terms,
+        "survey_drivers": list(SURVEY_DRIVERS),
     }
 
 
@@ -128,6 +144,7 @@ def _problems(suite: Suite, known_parameters: set[str]) -> Iterator[str]:
         yield "the file must be named <schema>.<table>.json"
     if not isinstance(document.get("meta", {}).get("grain"), list):
         yield "meta.grain (the columns that identify a row) is missing"
+    yield from totals.problems(document.get("meta", {}), SEVERITIES)
     for position, expectation in enumerate(document.get("expectations", []), start=1):
         if expectation.get("severity") not in SEVERITIES:
             yield (

@@ -7,12 +7,14 @@
 -- Reads: facts.customer_month (respondents with a purchase history and their latest answer
 --   of the month), facts.orders (purchases).
 -- Settings: $nps_churn_horizon_months (h: the churn state is read at the end of month
---   m + h, default 6); $nps_churn_window_days (W, default 90); $last_complete_month (the
---   end of month m + h must be observed, else the month's churn columns are NULL).
+--   m + h, default 6); $nps_churn_window_days (W: the days of the churn window named by
+--   LOYALTY_NPS_CHURN_WINDOW, one of the churn windows of marts.churn, default '90d');
+--   $last_complete_month (the end of month m + h must be observed, else the month's churn
+--   columns are NULL).
 -- Definitions: a respondent of month m is a customer with a purchase history (a cohort)
---   whose latest answer in m has this class. Churned at the instant d = end of month
---   m + h if their last purchase before d is more than W days before d (the spec's
---   non-contractual churn; marts.* churn definitions of the behaviour marts must agree).
+--   whose latest answer in m has this class. Churned on evaluated_on, the last day of
+--   month m + h, as marts.churn defines it: their last purchase day on or before it is more
+--   than W days earlier (UTC days; exactly W days is not churned).
 --   churn_lift_vs_promoters = churn rate of the class / churn rate of promoters of the
 --   same period; its 95% interval from the log risk ratio (se = sqrt(1/a - 1/n1 + 1/c -
 --   1/n2)); p-value from the two-proportion z-test with the pooled proportion.
@@ -24,8 +26,10 @@ respondents as (
         period_month as response_month,
         nps_class_latest as nps_class,
         cast(
-            period_month + interval '1' month * ($nps_churn_horizon_months + 1) as timestamp
-        ) as evaluated_until,
+            period_month
+            + interval '1' month * ($nps_churn_horizon_months + 1)
+            - interval '1' day as date
+        ) as evaluated_on,
         cast(period_month + interval '1' month * $nps_churn_horizon_months as date)
         <= $last_complete_month as is_observable
     from facts.customer_month
@@ -35,7 +39,7 @@ respondents as (
 purchases as (
     select
         customer_id,
-        ordered_at at time zone 'UTC' as ordered_at_utc
+        ordered_on
     from facts.orders
     where is_purchase
 ),
@@ -44,23 +48,23 @@ last_purchases as (
     select
         respondents.customer_id,
         respondents.response_month,
-        max(purchases.ordered_at_utc) as last_purchase_at
+        max(purchases.ordered_on) as last_purchase_on
     from respondents
     inner join purchases
         on
             respondents.customer_id = purchases.customer_id
-            and respondents.evaluated_until > purchases.ordered_at_utc
+            and respondents.evaluated_on >= purchases.ordered_on
     group by respondents.customer_id, respondents.response_month
 ),
 
 states as (
+    -- DuckDB and PostgreSQL: date - date is a number of days (Trino: date_diff('day', ...))
     select
         respondents.response_month,
         respondents.nps_class,
         respondents.is_observable,
-        last_purchases.last_purchase_at
-        < respondents.evaluated_until - interval '1' day * $nps_churn_window_days
-            as is_churned
+        respondents.evaluated_on - last_purchases.last_purchase_on
+        > $nps_churn_window_days as is_churned
     from respondents
     inner join last_purchases
         on

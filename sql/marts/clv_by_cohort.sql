@@ -3,8 +3,9 @@
 --
 -- Grain: one row per cohort_month, segment and segment_value. segment is 'all' (then
 --   segment_value is 'all') or a segment column of facts.customers: country,
---   acquisition_channel, age_band, is_loyalty_member, programme_arm.
--- Reads: marts.customer_clv.
+--   acquisition_channel, age_band, is_loyalty_member, programme_arm
+--   (intermediate.customer_segments).
+-- Reads: marts.customer_clv, intermediate.customer_segments.
 -- Additive columns (counts and totals) let a reader re-aggregate cohorts or segments:
 --   sum the totals, then divide by the summed customers_n.
 -- Predictions are NULL (never 0) when no model parameters were available.
@@ -12,12 +13,8 @@ with
 
 customers as (
     select
+        customer_id,
         cohort_month,
-        country,
-        acquisition_channel,
-        age_band,
-        cast(is_loyalty_member as varchar) as is_loyalty_member,
-        programme_arm,
         p_alive,
         expected_purchases_30d,
         expected_purchases_90d,
@@ -29,43 +26,27 @@ customers as (
     from marts.customer_clv
 ),
 
+customer_segments as (
+    select * from intermediate.customer_segments
+),
+
 aggregated as (
     select
-        cohort_month,
-        case
-            when grouping(country) = 0 then 'country'
-            when grouping(acquisition_channel) = 0 then 'acquisition_channel'
-            when grouping(age_band) = 0 then 'age_band'
-            when grouping(is_loyalty_member) = 0 then 'is_loyalty_member'
-            when grouping(programme_arm) = 0 then 'programme_arm'
-            else 'all'
-        end as segment,
-        case
-            when grouping(country) = 0 then country
-            when grouping(acquisition_channel) = 0 then acquisition_channel
-            when grouping(age_band) = 0 then age_band
-            when grouping(is_loyalty_member) = 0 then is_loyalty_member
-            when grouping(programme_arm) = 0 then programme_arm
-            else 'all'
-        end as segment_value,
+        customers.cohort_month,
+        customer_segments.segment,
+        customer_segments.segment_value,
         count(*) as customers_n,
-        sum(p_alive) as expected_alive_customers,
-        sum(expected_purchases_30d) as expected_purchases_30d,
-        sum(expected_purchases_90d) as expected_purchases_90d,
-        sum(expected_purchases_365d) as expected_purchases_365d,
-        sum(clv_12m) as clv_12m_total,
-        sum(historical_clv_to_date) as historical_clv_total,
-        min(params_as_of) as params_as_of,
-        count(*) filter (where is_stale) > 0 as is_stale
+        sum(customers.p_alive) as expected_alive_customers,
+        sum(customers.expected_purchases_30d) as expected_purchases_30d,
+        sum(customers.expected_purchases_90d) as expected_purchases_90d,
+        sum(customers.expected_purchases_365d) as expected_purchases_365d,
+        sum(customers.clv_12m) as clv_12m_total,
+        sum(customers.historical_clv_to_date) as historical_clv_total,
+        min(customers.params_as_of) as params_as_of,
+        count(*) filter (where customers.is_stale) > 0 as is_stale
     from customers
-    group by grouping sets (
-        (cohort_month),
-        (cohort_month, country),
-        (cohort_month, acquisition_channel),
-        (cohort_month, age_band),
-        (cohort_month, is_loyalty_member),
-        (cohort_month, programme_arm)
-    )
+    inner join customer_segments on customers.customer_id = customer_segments.customer_id
+    group by customers.cohort_month, customer_segments.segment, customer_segments.segment_value
 ),
 
 final as (

@@ -2,7 +2,7 @@
 --
 -- Grain: one row per period_grain, period, language and nps_class, where language and
 --   nps_class include 'all' (the total over that dimension).
--- Reads: intermediate.responses_segmented, intermediate.response_periods.
+-- Reads: intermediate.survey_responses, intermediate.response_periods.
 -- Definitions: a response has a comment when its comment holds anything but spaces;
 --   comment_rate = responses with a comment / responses.
 with
@@ -13,7 +13,7 @@ responses as (
         language,
         nps_class,
         coalesce(trim(comment) <> '', false) as has_comment
-    from intermediate.responses_segmented
+    from intermediate.survey_responses
 ),
 
 periods as (

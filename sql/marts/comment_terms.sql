@@ -4,7 +4,7 @@
 --   frequent), for the top $comment_top_terms terms of each group.
 -- Reads: facts.comment_terms (one row per comment and distinct term: tokenised, lower-cased,
 --   Romanian s/t-cedilla written with the comma below, stop words of ro/ru/uk/en removed;
---   see pipelines/transform/comments.py), intermediate.responses_segmented,
+--   see pipelines/transform/comments.py), intermediate.survey_responses,
 --   intermediate.response_periods.
 -- Settings: $comment_top_terms.
 -- Definitions: terms are counted by term_key (the term with the diacritics writers omit
@@ -29,7 +29,7 @@ responses as (
         language,
         nps_class,
         trim(comment) <> '' as has_comment
-    from intermediate.responses_segmented
+    from intermediate.survey_responses
 ),
 
 periods as (

@@ -2,7 +2,8 @@
 --
 -- Grain: one row per period_grain, period, segment, segment_value and driver (a driver
 --   appears where at least one response rated it).
--- Reads: intermediate.responses_segmented, intermediate.response_periods.
+-- Reads: intermediate.survey_responses, intermediate.response_segments,
+--   intermediate.response_periods.
 -- Settings: $csi_weight_<driver> (the driver's weight in the CSI, carried here so the CSI
 --   of marts.survey_scores_by_period is the weighted mean of these performances).
 -- Definitions: performance = mean rating (1-5) rescaled to 0-100 as 25 * (mean - 1);
@@ -23,15 +24,12 @@ responses as (
         driver_price,
         driver_service,
         driver_assortment,
-        driver_delivery,
-        country,
-        acquisition_channel,
-        age_band,
-        is_loyalty_member,
-        programme_arm,
-        language,
-        cohort_month
-    from intermediate.responses_segmented
+        driver_delivery
+    from intermediate.survey_responses
+),
+
+segments as (
+    select * from intermediate.response_segments
 ),
 
 periods as (
@@ -110,19 +108,15 @@ rated as (
         periods.period,
         periods.period_start,
         periods.is_complete_period,
+        segments.segment,
+        segments.segment_value,
         ratings.driver,
         ratings.rating,
-        responses.nps_score,
-        responses.country,
-        responses.acquisition_channel,
-        responses.age_band,
-        responses.is_loyalty_member,
-        responses.programme_arm,
-        responses.language,
-        responses.cohort_month
+        responses.nps_score
     from ratings
     inner join responses on ratings.response_id = responses.response_id
     inner join periods on ratings.response_id = periods.response_id
+    inner join segments on ratings.response_id = segments.response_id
 ),
 
 by_segment as (
@@ -131,27 +125,9 @@ by_segment as (
         period,
         period_start,
         is_complete_period,
+        segment,
+        segment_value,
         driver,
-        case
-            when grouping(country) = 0 then 'country'
-            when grouping(acquisition_channel) = 0 then 'acquisition_channel'
-            when grouping(age_band) = 0 then 'age_band'
-            when grouping(is_loyalty_member) = 0 then 'is_loyalty_member'
-            when grouping(programme_arm) = 0 then 'programme_arm'
-            when grouping(language) = 0 then 'language'
-            when grouping(cohort_month) = 0 then 'cohort_month'
-            else 'all'
-        end as segment,
-        coalesce(
-            country,
-            acquisition_channel,
-            age_band,
-            is_loyalty_member,
-            programme_arm,
-            language,
-            cohort_month,
-            'all'
-        ) as segment_value,
         count(*) as ratings_n,
         avg(rating) as rating_mean,
         case
@@ -163,17 +139,9 @@ by_segment as (
         period,
         period_start,
         is_complete_period,
-        driver,
-        grouping sets (
-            (),
-            (country),
-            (acquisition_channel),
-            (age_band),
-            (is_loyalty_member),
-            (programme_arm),
-            (language),
-            (cohort_month)
-        )
+        segment,
+        segment_value,
+        driver
 ),
 
 explained as (
@@ -202,43 +170,43 @@ importances as (
     from explained
 ),
 
+-- A driver is at or above a group mean to within 1e-9: a mean of doubles summed in another
+-- order (parallel aggregation) differs in the last bits, and a driver that ties the mean
+-- must not change quadrant from one run to the next.
+positioned as (
+    select
+        *,
+        importance >= avg(importance) over (
+            partition by period_grain, period, segment, segment_value
+        ) - 1e-9 as is_important,
+        performance >= performance_group_mean - 1e-9 as is_performing
+    from importances
+),
+
 final as (
     select
-        importances.period_grain,
-        importances.period,
-        importances.period_start,
-        importances.segment,
-        importances.segment_value,
-        importances.driver,
-        importances.ratings_n,
-        importances.rating_mean,
-        importances.performance,
-        importances.nps_correlation,
-        importances.importance,
+        positioned.period_grain,
+        positioned.period,
+        positioned.period_start,
+        positioned.segment,
+        positioned.segment_value,
+        positioned.driver,
+        positioned.ratings_n,
+        positioned.rating_mean,
+        positioned.performance,
+        positioned.nps_correlation,
+        positioned.importance,
         csi_weights.csi_weight,
-        importances.is_complete_period,
+        positioned.is_complete_period,
         case
-            when importances.importance is null then null
-            when
-                importances.importance >= avg(importances.importance) over (
-                    partition by
-                        importances.period_grain,
-                        importances.period,
-                        importances.segment,
-                        importances.segment_value
-                )
-                then
-                    case
-                        when importances.performance >= importances.performance_group_mean
-                            then 'keep up'
-                        else 'concentrate here'
-                    end
-            when importances.performance >= importances.performance_group_mean
-                then 'possible overkill'
+            when positioned.importance is null then null
+            when positioned.is_important and positioned.is_performing then 'keep up'
+            when positioned.is_important then 'concentrate here'
+            when positioned.is_performing then 'possible overkill'
             else 'low priority'
         end as quadrant
-    from importances
-    inner join csi_weights on importances.driver = csi_weights.driver
+    from positioned
+    inner join csi_weights on positioned.driver = csi_weights.driver
 )
 
 select * from final

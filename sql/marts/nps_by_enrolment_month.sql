@@ -2,8 +2,8 @@
 -- enrolled, overall and per programme arm.
 --
 -- Grain: one row per months_since_enrolment and programme_arm ('all' for every arm).
--- Reads: intermediate.responses_segmented (linked responses of customers with an enrolment
---   date; the arm is the customer's as of the as-of date).
+-- Reads: intermediate.survey_responses (linked responses), facts.customers (members with an
+--   enrolment date; the arm is the customer's as of the as-of date).
 -- Settings: $nps_min_sample.
 -- Definitions: months_since_enrolment = calendar months from the enrolment month to the
 --   response month (UTC); 0 = answered in the month of enrolment; negative = answered
@@ -11,17 +11,34 @@
 --   marts.survey_scores_by_period (multinomial variance of the +1/0/-1 code).
 with
 
+responses as (
+    select
+        customer_id,
+        response_month,
+        nps_class,
+        nps_code
+    from intermediate.survey_responses
+),
+
+enrolments as (
+    select
+        customer_id,
+        programme_arm,
+        enrolled_at at time zone 'UTC' as enrolled_at_utc
+    from facts.customers
+    where enrolled_at is not null
+),
+
 members as (
     select
-        nps_class,
-        nps_code,
-        programme_arm,
-        (year(response_month) * 12 + month(response_month))
-        - (
-            year(enrolled_at at time zone 'UTC') * 12 + month(enrolled_at at time zone 'UTC')
-        ) as months_since_enrolment
-    from intermediate.responses_segmented
-    where enrolled_at is not null
+        responses.nps_class,
+        responses.nps_code,
+        enrolments.programme_arm,
+        (year(responses.response_month) * 12 + month(responses.response_month))
+        - (year(enrolments.enrolled_at_utc) * 12 + month(enrolments.enrolled_at_utc))
+            as months_since_enrolment
+    from responses
+    inner join enrolments on responses.customer_id = enrolments.customer_id
 ),
 
 counted as (

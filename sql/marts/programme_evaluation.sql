@@ -4,14 +4,15 @@
 -- Grain: one row per programme_arm and metric ('revenue_per_customer', 'repeat_rate',
 --   'retention_rate', 'nps'); the lift columns are NULL on the control rows.
 -- Reads: facts.customers (arm, enrolment), facts.orders (purchases),
---   intermediate.responses_segmented (answers of members).
+--   intermediate.survey_responses (answers of members).
 -- Settings: $programme_window_start (NULL: follow each member from enrolment),
---   $programme_window_end (at most the as-of date), $nps_churn_window_days (W, retention).
+--   $programme_window_end (at most the as-of date), $nps_churn_window_days (W, retention:
+--   the days of the churn window named by LOYALTY_NPS_CHURN_WINDOW).
 -- Definitions: the arm's customers are the members with an arm enrolled by the window end
 --   (intention to treat: everyone assigned counts, bought or not). Each is followed from
 --   the later of enrolment and window start to the window end (UTC days). Per customer:
 --   revenue = net revenue of the purchases in that span; repeat = 2+ purchases in it;
---   retained = a purchase in the last W days of the window (not churned at its end).
+--   retained = a purchase in the last W days of the window, its last day included.
 --   nps = NPS of the answers members gave in that span. Rates and revenue are over all of
 --   the arm's customers, so the treatment cannot change the denominator.
 -- Statistics (variant minus control): revenue, Welch's t (unequal variances,
@@ -67,7 +68,7 @@ answers as (
         customer_id,
         nps_code,
         submitted_at at time zone 'UTC' as submitted_at_utc
-    from intermediate.responses_segmented
+    from intermediate.survey_responses
     where customer_id is not null
 ),
 
@@ -241,7 +242,8 @@ final as (
         lift_se,
         degrees_of_freedom,
         test_statistic,
-        $programme_window_start as window_start,
+        -- A NULL parameter has no type: without the cast the column would be an integer.
+        cast($programme_window_start as date) as window_start,
         $programme_window_end as window_end,
         case when control_value is not null then test_name end as test_name,
         lift - critical_value * lift_se as lift_ci_low,

@@ -1,7 +1,7 @@
 -- marts.survey_linkage: the health of the link between survey answers and customers.
 --
 -- Grain: one row per response month and language ('all' for every language).
--- Reads: intermediate.responses_segmented, facts.customer_month.
+-- Reads: intermediate.survey_responses, facts.customer_month.
 -- Settings: $last_complete_month (later months are still filling up).
 -- Definitions: linked = matched to a customer the CRM knows (by customer id, else by the
 --   pseudonymous e-mail held by exactly one customer); unmatched responses still count in
@@ -17,7 +17,7 @@ responses as (
         is_linked,
         response_month,
         language
-    from intermediate.responses_segmented
+    from intermediate.survey_responses
 ),
 
 customer_months as (

@@ -5,8 +5,8 @@
 --   segment_value (segments: all, country, acquisition_channel, age_band,
 --   is_loyalty_member, programme_arm, language, cohort_month; a response with no known
 --   customer is segment_value 'unmatched' in the customer segments).
--- Reads: intermediate.responses_segmented, intermediate.response_periods,
---   marts.key_drivers (driver performances, for the CSI).
+-- Reads: intermediate.survey_responses, intermediate.response_segments,
+--   intermediate.response_periods, marts.key_drivers (driver performances, for the CSI).
 -- Settings: $nps_min_sample (smaller groups are flagged and get no nps_headline).
 -- Statistics: with each response coded +1/0/-1, NPS = 100 * mean(code) and
 --   se = 100 * sqrt(var / N), var = p + d - (p - d)^2 (the multinomial variance, computed
@@ -22,15 +22,12 @@ responses as (
         nps_score,
         nps_class,
         nps_code,
-        satisfaction,
-        country,
-        acquisition_channel,
-        age_band,
-        is_loyalty_member,
-        programme_arm,
-        language,
-        cohort_month
-    from intermediate.responses_segmented
+        satisfaction
+    from intermediate.survey_responses
+),
+
+segments as (
+    select * from intermediate.response_segments
 ),
 
 periods as (
@@ -73,26 +70,8 @@ by_segment as (
         periods.period_start,
         periods.previous_period,
         periods.is_complete_period,
-        case
-            when grouping(responses.country) = 0 then 'country'
-            when grouping(responses.acquisition_channel) = 0 then 'acquisition_channel'
-            when grouping(responses.age_band) = 0 then 'age_band'
-            when grouping(responses.is_loyalty_member) = 0 then 'is_loyalty_member'
-            when grouping(responses.programme_arm) = 0 then 'programme_arm'
-            when grouping(responses.language) = 0 then 'language'
-            when grouping(responses.cohort_month) = 0 then 'cohort_month'
-            else 'all'
-        end as segment,
-        coalesce(
-            responses.country,
-            responses.acquisition_channel,
-            responses.age_band,
-            responses.is_loyalty_member,
-            responses.programme_arm,
-            responses.language,
-            responses.cohort_month,
-            'all'
-        ) as segment_value,
+        segments.segment,
+        segments.segment_value,
         count(*) filter (where responses.nps_class = 'promoter') as promoters,
         count(*) filter (where responses.nps_class = 'passive') as passives,
         count(*) filter (where responses.nps_class = 'detractor') as detractors,
@@ -106,22 +85,15 @@ by_segment as (
         avg(responses.satisfaction) as satisfaction_mean
     from responses
     inner join periods on responses.response_id = periods.response_id
+    inner join segments on responses.response_id = segments.response_id
     group by
         periods.period_grain,
         periods.period,
         periods.period_start,
         periods.previous_period,
         periods.is_complete_period,
-        grouping sets (
-            (),
-            (responses.country),
-            (responses.acquisition_channel),
-            (responses.age_band),
-            (responses.is_loyalty_member),
-            (responses.programme_arm),
-            (responses.language),
-            (responses.cohort_month)
-        )
+        segments.segment,
+        segments.segment_value
 ),
 
 changes as (

@@ -15,6 +15,8 @@ import duckdb
 import polars as pl
 
 from pipelines import models, run
+from pipelines.clv.rfm import rfm_summary
+from pipelines.clv.score import score
 from pipelines.config import SURVEY_DRIVERS, Settings
 from pipelines.transform import comments, facts
 
@@ -125,7 +127,9 @@ def staged(table: str, rows: Iterable[Row]) -> pl.LazyFrame:
 
 
 def fact_tables(staging: Mapping[str, Iterable[Row]], as_of: dt.date) -> dict[str, pl.DataFrame]:
-    """The facts the pipeline would build from these staged rows as of `as_of`."""
+    """The facts the pipeline would build from these staged rows as of `as_of`, and the CLV
+    stage's summary of every buyer without predictions (no model parameters yet): a test
+    that needs predictions puts its own in `clv_customers`."""
     orders = facts.order_facts(staged("orders", staging.get("orders", [])), as_of).collect()
     customers = facts.customer_facts(
         staged("customers", staging.get("customers", [])), orders.lazy(), as_of
@@ -138,6 +142,10 @@ def fact_tables(staging: Mapping[str, Iterable[Row]], as_of: dt.date) -> dict[st
         customers.lazy(), orders.lazy(), responses.lazy(), as_of
     ).collect()
     tables["comment_terms"] = comments.comment_terms(responses.lazy()).collect()
+    purchases = orders.lazy().filter("is_purchase")
+    tables["clv_customers"] = score(
+        rfm_summary(purchases, as_of).collect(), None, None, 0.0, None
+    ).with_columns(params_as_of=pl.lit(None, dtype=pl.Date))
     return tables
 
 
@@ -146,11 +154,13 @@ def build(
     as_of: dt.date,
     targets: Iterable[str],
     settings: Settings | None = None,
+    replaced_facts: Mapping[str, pl.DataFrame] | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """An in-memory database holding the facts and the `targets` (e.g. 'marts.key_drivers')."""
+    """An in-memory database holding the facts and the `targets` (e.g. 'marts.key_drivers');
+    `replaced_facts` replaces tables of `fact_tables` (e.g. `clv_customers` with predictions)."""
     connection = duckdb.connect()
     connection.execute("create schema facts")
-    for name, frame in fact_tables(staging, as_of).items():
+    for name, frame in (fact_tables(staging, as_of) | dict(replaced_facts or {})).items():
         connection.register(f"_{name}", frame)
         connection.execute(f"create table facts.{name} as from _{name}")
         connection.unregister(f"_{name}")
@@ -178,6 +188,12 @@ def models_needed_by(targets: set[str]) -> list[models.Model]:
 def warehouse(settings: Settings) -> duckdb.DuckDBPyConnection:
     """The published warehouse of a pipeline run, read-only as a BI tool opens it."""
     return duckdb.connect(str(settings.paths.warehouse_db), read_only=True)
+
+
+def published(settings: Settings, sql: str) -> pl.DataFrame:
+    """The result of `sql` on the published warehouse of a pipeline run."""
+    with warehouse(settings) as connection:
+        return connection.sql(sql).pl()
 
 
 def build_from_facts(

@@ -1,4 +1,5 @@
-"""Settings of the behaviour marts: named churn windows and the gross margin rate."""
+"""Settings of the behaviour marts: named churn windows (one of them the survey marts'), and
+the gross margin rate."""
 
 from __future__ import annotations
 
@@ -20,10 +21,21 @@ def test_churn_windows_from_the_environment_replace_the_defaults(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("LOYALTY_CHURN_WINDOWS", '{"quarter": 91, "year": 365}')
+    monkeypatch.setenv("LOYALTY_NPS_CHURN_WINDOW", "quarter")
     assert Settings().churn_windows == {"quarter": 91, "year": 365}
     monkeypatch.delenv("LOYALTY_CHURN_WINDOWS")
     monkeypatch.setenv("LOYALTY_CHURN_WINDOWS__60D", "60")
+    monkeypatch.setenv("LOYALTY_NPS_CHURN_WINDOW", "60d")
     assert Settings().churn_windows == {"60d": 60}
+
+
+def test_the_survey_marts_churn_window_is_one_of_the_churn_windows() -> None:
+    assert Settings().nps_churn_window_days == 90  # '90d'
+    settings = Settings(churn_windows={"30d": 30, "quarter": 91}, nps_churn_window="quarter")
+    assert run.model_parameters(settings, dt.date(2025, 6, 15))["nps_churn_window_days"] == 91
+    # Replacing the windows without naming one of them for the survey marts is refused.
+    with pytest.raises(pydantic.ValidationError, match="'90d' is not one of the churn windows"):
+        Settings(churn_windows={"30d": 30})
 
 
 @pytest.mark.parametrize("windows", [{}, {"never": 0}, {"backwards": -30}])

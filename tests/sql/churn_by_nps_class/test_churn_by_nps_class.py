@@ -11,13 +11,13 @@ import pytest
 from scipy import stats
 
 from pipelines.config import Settings
-from pipelines.periods import cutoff
 from tests.sql import harness
 from tests.sql.harness import customer, purchase, response
 
 AS_OF = dt.date(2025, 12, 31)
-# January respondents are read at the end of July (the instant 2025-08-01 00:00 UTC); with
-# W = 90 days a respondent is churned when their last purchase is before 2025-05-03 00:00.
+# January respondents are read on 2025-07-31, the end of July; with W = 90 days (the
+# default churn window '90d', as marts.churn counts it: UTC days) a respondent is churned
+# when their last purchase day is more than 90 days before, i.e. on or before 2025-05-01.
 STAGING = {
     "customers": [customer(name) for name in ("P1", "P2", "D1", "D2", "D3", "X1", "N1", "Z1")],
     "orders": [
@@ -26,11 +26,12 @@ STAGING = {
         purchase("P2", "2025-07-15"),  # bought again: not churned
         purchase("D1", "2025-01-03"),  # churned
         purchase("D2", "2025-01-03"),
-        purchase("D2", "2025-05-02T23:00:00"),  # 90 days and an hour before: churned
+        purchase("D2", "2025-05-01T23:00:00"),  # 91 days before 07-31: churned
         purchase("D3", "2025-01-03"),
-        purchase("D3", "2025-05-03T00:00:00"),  # exactly 90 days: not "more than": active
+        # Exactly 90 days: not "more than", a customer still, at any time of day.
+        purchase("D3", "2025-05-02T23:59:59"),
         purchase("X1", "2025-01-02"),
-        purchase("X1", "2025-08-15"),  # after the instant the state is read: churned
+        purchase("X1", "2025-08-15"),  # after the day the state is read: churned
         purchase("N1", "2025-07-01"),
     ],
     "survey_responses": [
@@ -83,7 +84,8 @@ def test_matches_polars_and_scipy_on_generated_data(generated_run: Settings) -> 
     window, horizon = 30, 2  # short, so the six-month sample has observable months
     settings = Settings(
         data_dir=generated_run.data_dir,
-        nps_churn_window_days=window,
+        churn_windows={"30d": window},
+        nps_churn_window="30d",
         nps_churn_horizon_months=horizon,
     )
     facts = {
@@ -93,18 +95,18 @@ def test_matches_polars_and_scipy_on_generated_data(generated_run: Settings) -> 
     with harness.warehouse(generated_run) as connection:
         as_of = connection.sql("select max(as_of) from ops.releases").fetchall()[0][0]
     respondents = facts["customer_month"].filter(pl.col("nps_class_latest").is_not_null())
-    purchases = facts["orders"].filter("is_purchase").select("customer_id", "ordered_at")
+    purchases = facts["orders"].filter("is_purchase").select("customer_id", "ordered_on")
     evaluated = respondents.with_columns(
-        until=pl.col("period_month").dt.offset_by(f"{horizon + 1}mo").cast(pl.Datetime("us", "UTC"))
+        on=pl.col("period_month").dt.offset_by(f"{horizon + 1}mo").dt.offset_by("-1d")
     )
     states = (
         evaluated.join(purchases, on="customer_id")
-        .filter(pl.col("ordered_at") < pl.col("until"))
-        .group_by("customer_id", "period_month", "nps_class_latest", "until")
-        .agg(last=pl.col("ordered_at").max())
-        .with_columns(churned=pl.col("last") < pl.col("until") - pl.duration(days=window))
-        # Observable: the state is read no later than the end of the as-of date.
-        .filter(pl.col("until") <= pl.lit(cutoff(as_of)))
+        .filter(pl.col("ordered_on") <= pl.col("on"))
+        .group_by("customer_id", "period_month", "nps_class_latest", "on")
+        .agg(last=pl.col("ordered_on").max())
+        .with_columns(churned=(pl.col("on") - pl.col("last")).dt.total_days() > window)
+        # Observable: the state is read no later than the as-of date.
+        .filter(pl.col("on") <= as_of)
     )
     expected = states.group_by("nps_class_latest").agg(n=pl.len(), churned=pl.col("churned").sum())
     counts = {cls: (n, churned) for cls, n, churned in expected.iter_rows()}

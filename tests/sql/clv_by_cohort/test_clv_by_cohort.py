@@ -5,23 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from pipelines.config import Settings
+from tests.sql.harness import published
 
 SEGMENTS = ("country", "acquisition_channel", "age_band", "is_loyalty_member", "programme_arm")
 
 
-def _query(settings: Settings, sql: str) -> pl.DataFrame:
-    with duckdb.connect(str(settings.paths.warehouse_db), read_only=True) as connection:
-        return connection.sql(sql).pl()
-
-
 def test_tiny_shop_cohorts(tiny_shop: Settings) -> None:
-    rows = _query(
+    rows = published(
         tiny_shop,
         "select cohort_month, segment, segment_value, customers_n, historical_clv_total,"
         " historical_clv_per_customer, clv_12m_total, clv_12m_per_customer, is_stale"
@@ -42,7 +37,7 @@ def test_tiny_shop_cohorts(tiny_shop: Settings) -> None:
 
 @pytest.mark.integration
 def test_matches_an_independent_aggregation_on_generated_data(generated_run: Settings) -> None:
-    customers = _query(generated_run, "from marts.customer_clv").with_columns(
+    customers = published(generated_run, "from marts.customer_clv").with_columns(
         pl.col("is_loyalty_member").cast(pl.String).str.to_lowercase()
     )
     totals = [
@@ -76,7 +71,7 @@ def test_matches_an_independent_aggregation_on_generated_data(generated_run: Set
         "clv_12m_total",
         "historical_clv_total",
     ]
-    actual = _query(generated_run, f"select {', '.join(columns)} from marts.clv_by_cohort")
+    actual = published(generated_run, f"select {', '.join(columns)} from marts.clv_by_cohort")
     assert_frame_equal(
         actual.sort(columns[:3]),
         expected.select(columns).sort(columns[:3]),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import numpy as np
 import polars as pl
 import pytest
@@ -14,16 +13,12 @@ from lifetimes import BetaGeoFitter
 from lifetimes.utils import summary_data_from_transaction_data
 
 from pipelines.config import Settings
+from tests.sql.harness import published
 from tests.unit.clv.test_lifetimes import same_to_significant_figures
 
 
-def _query(settings: Settings, sql: str) -> pl.DataFrame:
-    with duckdb.connect(str(settings.paths.warehouse_db), read_only=True) as connection:
-        return connection.sql(sql).pl()
-
-
 def test_tiny_shop_summary_and_failed_fits(tiny_shop: Settings) -> None:
-    customers = _query(
+    customers = published(
         tiny_shop,
         "select customer_id, cohort_month, frequency, recency_days, tenure_days,"
         " monetary_value, historical_clv_to_date, p_alive, clv_12m, params_as_of, is_stale"
@@ -42,11 +37,11 @@ def test_tiny_shop_summary_and_failed_fits(tiny_shop: Settings) -> None:
         ("C4", feb, 0, 0, 29, 0.0, 20.1, None, None, None, True),
         ("C5", mar, 0, 0, 5, 0.0, 10.0, None, None, None, True),
     ]
-    status = _query(
+    status = published(
         tiny_shop, "select model, status, is_stale, params_as_of from ops.clv_fit_status"
     )
     assert status.rows() == [("bgnbd", "failed", True, None), ("gamma_gamma", "failed", True, None)]
-    backtest = _query(tiny_shop, "select calibration_end, status from ops.clv_backtests")
+    backtest = published(tiny_shop, "select calibration_end, status from ops.clv_backtests")
     # 2025-03-15 - 90 days = 2024-12-15: nobody had bought yet.
     assert backtest.rows() == [(dt.date(2024, 12, 15), "skipped")]
 
@@ -55,7 +50,7 @@ def test_tiny_shop_summary_and_failed_fits(tiny_shop: Settings) -> None:
 def test_matches_lifetimes_on_generated_data(generated_run: Settings) -> None:
     """Every customer of the published mart against lifetimes on the same order facts."""
     orders = pl.read_parquet(generated_run.paths.facts / "orders.parquet")
-    as_of = _query(generated_run, "select max(as_of) as as_of from ops.releases")["as_of"][0]
+    as_of = published(generated_run, "select max(as_of) as as_of from ops.releases")["as_of"][0]
     transactions = (
         orders.filter(pl.col("is_purchase"))
         .with_columns(pl.col("ordered_at").dt.replace_time_zone(None))
@@ -69,7 +64,7 @@ def test_matches_lifetimes_on_generated_data(generated_run: Settings) -> None:
         observation_period_end=as_of.isoformat(),
     )
     model = BetaGeoFitter().fit(theirs["frequency"], theirs["recency"], theirs["T"])
-    ours = _query(generated_run, "from marts.customer_clv order by customer_id")
+    ours = published(generated_run, "from marts.customer_clv order by customer_id")
     assert ours["customer_id"].to_list() == theirs.index.to_list()
     for column, reference in (
         ("frequency", "frequency"),

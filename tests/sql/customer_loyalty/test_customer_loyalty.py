@@ -117,20 +117,71 @@ def test_historical_clv_by_nps_class() -> None:
     }
     # Buyers only (L4, L6 never bought). Every purchase is 10.
     # promoter L1: 20 lifetime, 20 in 12 months, tenure March-December = 10 months.
-    assert (clv["promoter"]["customers"], clv["promoter"]["clv_historical_mean"]) == (1, 20.0)
+    assert (clv["promoter"]["customers"], clv["promoter"]["historical_clv_mean"]) == (1, 20.0)
     assert clv["promoter"]["revenue_per_tenure_month"] == pytest.approx(2.0)
     # passive L2 (20; 10 in 12 months; December 2024 to December 2025 = 13 months) and L8
     # (20; 20; October-December = 3): means 20, 15, 8; 40 / 16 = 2.5 per tenure month.
     passive = clv["passive"]
-    assert (passive["customers"], passive["clv_historical_mean"]) == (2, 20.0)
+    assert (passive["customers"], passive["historical_clv_mean"]) == (2, 20.0)
     assert passive["net_revenue_12m_mean"] == 15.0 and passive["tenure_months_mean"] == 8.0
     assert passive["revenue_per_tenure_month"] == pytest.approx(2.5)
     # detractor L3 (30, tenure 12) and L7 (10, tenure 4): mean 20, 40 / 16 = 2.5.
-    assert clv["detractor"]["clv_historical_mean"] == 20.0
+    assert clv["detractor"]["historical_clv_mean"] == 20.0
     assert clv["unsurveyed"]["customers"] == 1  # L5
     # all six buyers: 120 / 6 = 20; tenure 10 + 13 + 12 + 9 + 4 + 3 = 51.
     assert clv["all"]["customers"] == 6
     assert clv["all"]["revenue_per_tenure_month"] == pytest.approx(120 / 51)
+
+
+# What the CLV stage predicted for each buyer (its job; this mart only groups by class):
+# customer: (clv_12m, p_alive).
+PREDICTED = {
+    "L1": (30.0, 0.9),
+    "L2": (10.0, 0.5),
+    "L8": (50.0, 0.7),
+    "L3": (5.0, 0.2),
+    "L7": (15.0, 0.4),
+    "L5": (20.0, 0.6),
+}
+
+
+def test_predicted_clv_by_nps_class() -> None:
+    buyers = harness.fact_tables(STAGING, AS_OF)["clv_customers"]
+    predicted = buyers.with_columns(
+        clv_12m=pl.col("customer_id").replace_strict({c: v[0] for c, v in PREDICTED.items()}),
+        p_alive=pl.col("customer_id").replace_strict({c: v[1] for c, v in PREDICTED.items()}),
+        params_as_of=pl.lit(AS_OF),
+    )
+    with harness.build(
+        STAGING, AS_OF, ["marts.clv_by_nps_class"], replaced_facts={"clv_customers": predicted}
+    ) as connection:
+        rows = connection.sql(
+            "select nps_class, customers, clv_12m_mean, p_alive_mean, is_stale"
+            " from marts.clv_by_nps_class"
+        ).fetchall()
+    by_class = {row[0]: row[1:] for row in rows}
+    # promoter L1: 30, 0.9. passive L2, L8: (10 + 50) / 2 = 30, (0.5 + 0.7) / 2 = 0.6.
+    # detractor L3, L7: (5 + 15) / 2 = 10, (0.2 + 0.4) / 2 = 0.3. unsurveyed L5: 20, 0.6.
+    # all six: (30 + 10 + 50 + 5 + 15 + 20) / 6 = 130 / 6 = 21.667; 3.3 / 6 = 0.55.
+    expected = {
+        "promoter": (1, 30.0, 0.9),
+        "passive": (2, 30.0, 0.6),
+        "detractor": (2, 10.0, 0.3),
+        "unsurveyed": (1, 20.0, 0.6),
+        "all": (6, 130 / 6, 0.55),
+    }
+    assert by_class.keys() == expected.keys()
+    for nps_class, (customers, clv_12m, p_alive) in expected.items():
+        assert by_class[nps_class][0] == customers, nps_class
+        assert by_class[nps_class][1] == pytest.approx(clv_12m), nps_class
+        assert by_class[nps_class][2] == pytest.approx(p_alive), nps_class
+        assert by_class[nps_class][3] is False, nps_class  # this run's parameters
+
+
+def test_without_model_parameters_predicted_clv_is_null_never_zero() -> None:
+    clv = _marts()["marts.clv_by_nps_class"]
+    assert clv["clv_12m_mean"].null_count() == clv.height == 5
+    assert clv["is_stale"].all()
 
 
 @pytest.mark.integration
@@ -180,3 +231,36 @@ def test_matches_polars_on_generated_data(generated_run: Settings) -> None:
     difference = (actual["cli"] - expected["cli"]).abs().max()
     assert actual["cli"].null_count() == expected["cli"].null_count()
     assert difference is not None and difference < 1e-9
+
+
+@pytest.mark.integration
+def test_predicted_clv_by_class_matches_polars_on_generated_data(generated_run: Settings) -> None:
+    responses = pl.read_parquet(generated_run.paths.facts / "survey_responses.parquet")
+    with harness.warehouse(generated_run) as connection:
+        predictions = connection.sql("select customer_id, clv_12m from marts.customer_clv").pl()
+        actual = dict(
+            connection.sql("select nps_class, clv_12m_mean from marts.clv_by_nps_class").fetchall()
+        )
+    score = pl.col("nps_score")
+    latest_class = (
+        responses.filter(pl.col("customer_id").is_not_null())
+        .sort("submitted_at", "response_id")
+        .group_by("customer_id")
+        .last()
+        .select(
+            "customer_id",
+            nps_class=pl.when(score >= 9)
+            .then(pl.lit("promoter"))
+            .when(score >= 7)
+            .then(pl.lit("passive"))
+            .otherwise(pl.lit("detractor")),
+        )
+    )
+    classed = predictions.join(latest_class, on="customer_id", how="left").with_columns(
+        pl.col("nps_class").fill_null("unsurveyed")
+    )
+    expected = dict(classed.group_by("nps_class").agg(pl.col("clv_12m").mean()).iter_rows())
+    expected["all"] = classed["clv_12m"].mean()
+    assert actual.keys() == expected.keys()
+    for nps_class, value in expected.items():
+        assert actual[nps_class] == pytest.approx(value, rel=1e-9), nps_class

@@ -1,12 +1,19 @@
-"""intermediate.customer_segments (not published: read from the build database) and the
-settings tables the runner registers beside it."""
+"""The segment tables (not published: read from the build database or built in memory):
+intermediate.customer_segments and intermediate.response_segments; and the settings
+tables the runner registers beside them."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import duckdb
 
 from pipelines.config import Settings
+from tests.sql import harness
 from tests.sql.behaviour_reference import query
+from tests.sql.harness import customer, response
+
+AS_OF = dt.date(2025, 1, 31)
 
 
 def _build_rows(settings: Settings, sql: str) -> list[tuple]:
@@ -45,3 +52,43 @@ def test_churn_windows_reach_sql_as_a_table(behaviour_shop: Settings) -> None:
     assert _build_rows(
         behaviour_shop, "select * from settings.churn_windows order by churn_window_days"
     ) == [("30d", 30), ("90d", 90)]
+
+
+def test_a_response_has_its_customers_segments_its_language_or_unmatched() -> None:
+    staging = {
+        "customers": [customer("C1")],  # RO, organic, born 1990, not a member, never bought
+        "survey_responses": [
+            response("R1", "C1", "2025-01-10", 9, language="ro"),
+            response("R2", None, "2025-01-11", 3, language="ru"),
+        ],
+    }
+    with harness.build(staging, AS_OF, ["intermediate.response_segments"]) as connection:
+        rows = connection.sql(
+            "select response_id, segment, segment_value from intermediate.response_segments"
+            " order by response_id, segment"
+        ).fetchall()
+    customer_segments = [
+        "acquisition_channel",
+        "age_band",
+        "cohort_month",
+        "country",
+        "is_loyalty_member",
+        "programme_arm",
+    ]
+    linked = {
+        "acquisition_channel": "organic",
+        "age_band": "35-44",
+        "cohort_month": "no purchase",
+        "country": "RO",
+        "is_loyalty_member": "false",
+        "programme_arm": "none",
+    }
+    expected = [
+        *(("R1", segment, value) for segment, value in linked.items()),
+        ("R1", "all", "all"),
+        ("R1", "language", "ro"),
+        *(("R2", segment, "unmatched") for segment in customer_segments),
+        ("R2", "all", "all"),
+        ("R2", "language", "ru"),
+    ]
+    assert rows == sorted(expected)

@@ -82,6 +82,47 @@ def test_hand_computed_correlations_importances_and_quadrants() -> None:
     assert constant["rating_mean"] == 3.0
 
 
+# Three answers scoring 10, 6, 8 (mean 8, deviations 2, -2, 0; sum of squares 8):
+#   quality  5 3 3 (mean 11/3, dev 4/3 -2/3 -2/3, ss 8/3): 8/3 + 4/3 + 0 = 4,
+#            r = 4 / sqrt(8 * 8/3) = 0.86603, the only positive r: importance 1
+#   service  1 1 2 (mean 4/3):  -2/3 + 2/3 + 0 = 0, r = 0, importance 0
+#   price    5 5 4 (mean 14/3): 2/3 - 2/3 + 0 = 0, r = 0, importance 0
+#   delivery 5 5 5 constant: no importance, no quadrant
+# Performances 25 * (mean - 1): quality 66.667, service 8.333, price 91.667, delivery 100;
+# their mean (11 + 4 + 14 + 15) / 12 = 11/3 -> 66.667 ties quality's exactly, but summed
+# in doubles it comes out one bit above. Mean importance 1/3.
+TIED_RATINGS = {"quality": (5, 3, 3), "service": (1, 1, 2), "price": (5, 5, 4)}
+
+
+def test_a_driver_that_ties_the_group_mean_counts_as_at_the_mean() -> None:
+    staging = {
+        "survey_responses": [
+            response(
+                f"R{i}",
+                None,
+                "2025-01-15",
+                score,
+                driver_delivery=5,
+                **{f"driver_{driver}": ratings[i] for driver, ratings in TIED_RATINGS.items()},
+            )
+            for i, score in enumerate((10, 6, 8))
+        ]
+    }
+    with harness.build(staging, AS_OF, [MART]) as connection:
+        quadrants = dict(
+            connection.sql(
+                f"select driver, quadrant from {MART}"
+                " where period_grain = 'month' and segment = 'all'"
+            ).fetchall()
+        )
+    assert quadrants == {
+        "quality": "keep up",
+        "service": "low priority",
+        "price": "possible overkill",
+        "delivery": None,
+    }
+
+
 def test_csi_weight_is_carried_for_the_csi() -> None:
     assert {row["csi_weight"] for row in _drivers().values()} == {1.0}
 

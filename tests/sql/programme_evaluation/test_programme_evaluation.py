@@ -119,6 +119,18 @@ def test_window_start_from_the_settings() -> None:
     assert rows[("control", "revenue_per_customer")]["window_start"] == dt.date(2025, 3, 1)
 
 
+def test_the_window_start_is_a_date_even_when_none_is_set() -> None:
+    # Each member followed from enrolment: NULL, typed as a date for BI tools, not integer.
+    with harness.build(STAGING, AS_OF, [MART]) as connection:
+        types = dict(
+            connection.sql(
+                "select column_name, data_type from information_schema.columns"
+                " where table_name = 'programme_evaluation' and column_name like 'window_%'"
+            ).fetchall()
+        )
+    assert types == {"window_start": "DATE", "window_end": "DATE"}
+
+
 @pytest.mark.integration
 def test_welch_matches_scipy_on_generated_data(generated_run: Settings) -> None:
     with harness.build_from_facts(generated_run, dt.date(2025, 4, 30), [MART]) as connection:
