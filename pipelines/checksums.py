@@ -10,11 +10,11 @@ releases, and the gates' verdicts (with their times, pages, and row counts that 
 run histories, so they grow with the number of runs). The CLV run histories keep one
 row per run; they are compared on the rows of the newest run only.
 
-Floating-point values are compared to 9 significant digits. DuckDB's parallel joins and
-aggregates add floating-point numbers in an order that varies from run to run, so the last
-bit of a sum or an average can differ between two builds of the same data (every input
-table is written in a fixed order; `pipelines.run`). Money kept as decimals would make
-them bit-identical.
+Floating-point values are compared to 9 significant digits, and as zero below 1e-9.
+DuckDB's parallel joins and aggregates add floating-point numbers in an order that varies
+from run to run, so the last bit of a sum or an average can differ between two builds of
+the same data (every input table is written in a fixed order; `pipelines.run`). Money
+kept as decimals would make them bit-identical.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import duckdb
 # Records of the runs themselves: which releases were published, how each gate judged.
 RUN_RECORDS = {"ops.releases", "ops.gate_results"}
 SIGNIFICANT_DIGITS = 9
+NOISE_FLOOR = 1e-9
 # Run histories, and the column that says which run a row belongs to.
 RUN_HISTORIES = {
     "ops.clv_model_runs": "as_of",
@@ -67,4 +68,9 @@ def _comparable(column: str, kind: str) -> str:
         return quoted
     magnitude = f"cast(floor(log10(abs({quoted}))) as integer)"
     rounded = f"round({quoted}, {SIGNIFICANT_DIGITS - 1} - {magnitude})"
-    return f"case when {quoted} = 0 or not isfinite({quoted}) then {quoted} else {rounded} end"
+    # Below the noise floor a value is zero (a correlation of exactly nothing may come out
+    # as 1e-17 one time and -2e-17 the next).
+    return (
+        f"case when not isfinite({quoted}) then {quoted} when abs({quoted}) < {NOISE_FLOOR} "
+        f"then 0 else {rounded} end"
+    )
