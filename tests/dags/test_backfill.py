@@ -129,7 +129,7 @@ def test_airflow_backfill_runs_each_day_in_order_and_publishes_the_last(
     # One build database, one writer: the backfill's own limit (default 10; backfills do
     # not obey the DAG's max_active_runs) keeps its runs from overlapping.
     airflow.airflow("backfill", "create", "--dag-id", DAG_ID, *window, "--max-active-runs", "1")
-    airflow.wait_for("the backfill to complete", lambda: _backfill_complete(airflow), 600)
+    airflow.wait_for("the backfill to complete", lambda: _backfill_complete(airflow), 480)
     print(f"backfill of {len(DAYS)} days took {time.monotonic() - started:.0f}s")
 
     runs = _backfill_runs(airflow)
