@@ -108,7 +108,6 @@ class AirflowDeployment:
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
             "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "True",
             **extra_env,
         }
         (home / "logs").mkdir(parents=True, exist_ok=True)
