@@ -38,8 +38,23 @@ from pipelines.transform import comments, facts, staging
 
 log = logging.getLogger(__name__)
 
-STAGING_TABLES = ("customers", "orders", "held_orders", "survey_responses")
-FACT_TABLES = ("customers", "orders", "survey_responses", "customer_month", "comment_terms")
+# Each table is written sorted by its key: the same rows in the same order whichever way
+# they were computed (all deliveries at once, or merged), so every floating-point sum
+# downstream adds in the same order and a re-run publishes identical numbers.
+STAGING_KEYS = {
+    "customers": ("customer_id",),
+    "orders": ("order_id",),
+    "held_orders": ("order_id", "_export_date", "_source_row"),
+    "survey_responses": ("response_id",),
+}
+FACT_KEYS = {
+    "orders": ("order_id",),
+    "customers": ("customer_id",),
+    "survey_responses": ("response_id",),
+    "customer_month": ("customer_id", "period_month"),
+    "comment_terms": ("response_id", "term_key"),
+}
+FACT_TABLES = tuple(FACT_KEYS)
 # Export dates extracted in one pass by a backfill: large enough to amortise Polars'
 # per-call cost, small enough that a month of a large workload fits in memory.
 BACKFILL_BATCH_DAYS = 31
@@ -108,7 +123,7 @@ def stage(settings: Settings, as_of: dt.date, full_refresh: bool = False) -> dic
         else:
             log.info("staging %d newer deliveries into the current snapshot", len(newer))
             tables = _stage_newer(settings, newer)
-        return snapshots.commit(paths, tables, accepted)
+        return snapshots.commit(paths, _sorted(tables, STAGING_KEYS), accepted)
 
 
 def _stage_all(settings: Settings, days: list[dt.date]) -> dict[str, pl.LazyFrame | Path]:
@@ -126,7 +141,7 @@ def _stage_newer(settings: Settings, days: list[dt.date]) -> dict[str, pl.LazyFr
     """The current snapshot with the deliveries of `days` merged in; a table they do not
     change is linked into the new snapshot as it is."""
     paths = settings.paths
-    current = {table: snapshots.table(paths, table) for table in STAGING_TABLES}
+    current = {table: snapshots.table(paths, table) for table in STAGING_KEYS}
     raw = {
         source: storage.scan_dates(paths.raw_dir(source), days) if days else None
         for source in SOURCES
@@ -156,6 +171,15 @@ def _stage_newer(settings: Settings, days: list[dt.date]) -> dict[str, pl.LazyFr
             "response_id",
         )
     return tables
+
+
+def _sorted(
+    tables: dict[str, pl.LazyFrame | Path], keys: dict[str, tuple[str, ...]]
+) -> dict[str, pl.LazyFrame | Path]:
+    return {
+        name: table if isinstance(table, Path) else table.sort(keys[name])
+        for name, table in tables.items()
+    }
 
 
 def _raw(settings: Settings, source: str, days: list[dt.date]) -> pl.LazyFrame:
@@ -196,7 +220,7 @@ def build_facts(settings: Settings, as_of: dt.date) -> dict[str, int]:
     counts: dict[str, int] = {}
     with timed("facts", as_of):
         for name, build in steps:
-            counts |= _write_all({name: build()}, paths.facts)
+            counts |= _write_all(_sorted({name: build()}, FACT_KEYS), paths.facts)
     return counts
 
 

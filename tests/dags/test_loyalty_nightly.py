@@ -63,7 +63,9 @@ print(json.dumps({{
     return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def test_dag_parses_with_owner_retries_timeouts_params_asset_and_one_writer(airflow_env: dict[str, str]) -> None:
+def test_dag_parses_with_owner_retries_timeouts_params_asset_and_one_writer(
+    airflow_env: dict[str, str],
+) -> None:
     facts = _dag_facts(airflow_env)
     assert facts["import_errors"] == {}
     assert facts["tags"] == ["loyalty", "warehouse"]

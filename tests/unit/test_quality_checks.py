@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines import extract, run, storage
 from pipelines import deliveries as accepted_deliveries
+from pipelines import extract, run, storage
 from pipelines.config import Settings
 from pipelines.periods import date_range
 from pipelines.quality import checks
