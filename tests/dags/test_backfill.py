@@ -2,7 +2,7 @@
 
 A whole deployment is started for it: a fresh PostgreSQL metadata database, the
 api-server, the scheduler (LocalExecutor) and the dag-processor, as an operator runs them
-(docs/backfill-airflow-notes.md). History up to the day before the backfill is loaded
+(docs/runbook.md, "Backfill"). History up to the day before the backfill is loaded
 with `pipelines.run.backfill` first, as `loyalty backfill` would; Airflow then backfills
 the following days, one run per day and one run at a time, and the published warehouse
 must be as of the last of them.
