@@ -12,11 +12,19 @@ HELD_REASON = "customer_id not among the customers delivered up to the as-of dat
 
 
 def latest_version(raw: pl.LazyFrame, key: str) -> pl.LazyFrame:
-    """One row per `key`: its newest version. `_export_date` stays as the version's delivery."""
+    """One row per `key`: its newest version. `_export_date` stays as the version's delivery.
+
+    The winner is chosen on the key, the version order and a row number only, then the
+    winning rows are picked out: grouping every column of every version would hold the
+    whole history in memory several times over (docs/performance.md).
+    """
+    numbered = raw.with_row_index("_version_row")
+    winners = numbered.group_by(key).agg(
+        pl.col("_version_row").sort_by(list(VERSION_ORDER)).last()
+    )
     return (
-        raw.group_by(key)
-        .agg(pl.all().sort_by(list(VERSION_ORDER)).last())
-        .drop(LINEAGE)
+        numbered.join(winners, on=[key, "_version_row"], how="semi")
+        .drop("_version_row", *LINEAGE)
         .rename({"_export_date": "export_date"})
     )
 
