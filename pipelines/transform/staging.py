@@ -19,9 +19,7 @@ def latest_version(raw: pl.LazyFrame, key: str) -> pl.LazyFrame:
     whole history in memory several times over (docs/performance.md).
     """
     numbered = raw.with_row_index("_version_row")
-    winners = numbered.group_by(key).agg(
-        pl.col("_version_row").sort_by(list(VERSION_ORDER)).last()
-    )
+    winners = numbered.group_by(key).agg(pl.col("_version_row").sort_by(list(VERSION_ORDER)).last())
     return (
         numbered.join(winners, on=[key, "_version_row"], how="semi")
         .drop("_version_row", *LINEAGE)
