@@ -36,6 +36,11 @@ def main() -> None:
     run.add_argument("--data-root", type=Path, default=Path("/work/bench-data"))
     run.add_argument("--no-lifetimes", action="store_true", help="skip the lifetimes run")
     run.add_argument("--clv-timeout", type=float, default=1800.0, help="seconds per contender")
+    run.add_argument(
+        "--deadline",
+        type=lambda text: dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC),
+        help="UTC time (YYYY-MM-DDTHH:MM) at which a running task is stopped and reported",
+    )
     commands.add_parser("render", help="rebuild docs/performance.md's tables from the JSON")
     options = parser.parse_args()
     if options.command == "render":
@@ -50,7 +55,13 @@ def main() -> None:
             f" ({free_gb / 2**30:.0f} GB free)",
             flush=True,
         )
-        bench = Bench(workload, options.data_root, not options.no_lifetimes, options.clv_timeout)
+        bench = Bench(
+            workload,
+            options.data_root,
+            not options.no_lifetimes,
+            options.clv_timeout,
+            options.deadline,
+        )
         result = bench.run()
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         path = RESULTS / f"{workload.name}-{stamp}.json"

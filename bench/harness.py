@@ -97,8 +97,10 @@ class Bench:
         data_root: Path,
         clv_lifetimes: bool = True,
         clv_timeout: float | None = None,
+        deadline: dt.datetime | None = None,
     ) -> None:
         self.workload = workload
+        self.deadline = deadline
         self.clv_timeout = clv_timeout
         self.data_dir = data_root / workload.name
         self.clv_lifetimes = clv_lifetimes
@@ -119,7 +121,7 @@ class Bench:
         command += ["--log-file", str(self.log_file)]
         label = f"{task} {' '.join(arguments[:1]) if task == 'stage' else ''}".strip()
         print(f"  {self.workload.name} {label} ...", end="", flush=True)
-        measured = measure(label, command, self.env)
+        measured = measure(label, command, self.env, self.time_left())
         print(
             f" {measured.wall_seconds:.1f}s wall, {measured.cpu_seconds:.1f}s CPU,"
             f" {measured.peak_rss_mb:.0f} MB",
@@ -127,13 +129,22 @@ class Bench:
         )
         return measured
 
+    def time_left(self) -> float | None:
+        """Seconds to the deadline, after which the running task is stopped and reported."""
+        if self.deadline is None:
+            return None
+        return max(1.0, (self.deadline - dt.datetime.now(dt.UTC)).total_seconds())
+
     def sequence(self, tasks: list[tuple[str, ...]]) -> list[Measured]:
-        """Run tasks in order; stop after the first that fails (its cost is still reported)."""
+        """Run tasks in order; stop after the first that fails or is stopped at the deadline
+        (its cost so far is still reported)."""
         done: list[Measured] = []
         for task, *arguments in tasks:
             done.append(self.child(task, *arguments))
-            if "failed" in done[-1].figures:
-                print(f"  {self.workload.name}: {done[-1].task} failed; see {self.log_file}")
+            if stopped(done[-1]):
+                print(
+                    f"  {self.workload.name}: {done[-1].task} did not finish; see {self.log_file}"
+                )
                 break
         return done
 
@@ -154,6 +165,8 @@ class Bench:
         measured = self.child(
             "generate", str(self.data_dir), *(str(value) for value in wanted.values())
         )
+        if {"failed", "timed_out"} & measured.figures.keys():
+            raise RuntimeError(f"generating {self.workload.name} did not finish: {measured}")
         recorded = {"config": wanted, **measured.as_dict()}
         marker.write_text(json.dumps(recorded, indent=2) + "\n")
         return {**recorded, "reused": False}
@@ -175,15 +188,19 @@ class Bench:
             self.child("baseline", str(self.data_dir), *history, workload.duckdb_memory_limit)
             for _ in range(2)
         ]
-        full = [self.child("extract_all", *history), self.child("gate_raw_all", *history)]
-        full += [self.child("stage", name, before_last.isoformat()) for name in STAGES]
+        full = self.sequence(
+            [("extract_all", *history), ("gate_raw_all", *history)]
+            + [("stage", name, before_last.isoformat()) for name in STAGES]
+        )
         baselines.append(
             self.child("baseline", str(self.data_dir), *history, workload.duckdb_memory_limit)
         )
-        nightly = [
-            self.child("stage", name, last.isoformat()) for name in ("extract", "gate_raw", *STAGES)
+        complete = not any(stopped(task) for task in full)
+        nightly_tasks = [
+            ("stage", name, last.isoformat()) for name in ("extract", "gate_raw", *STAGES)
         ]
-        clv = self.clv_against_lifetimes(last)
+        nightly = self.sequence(nightly_tasks) if complete else []
+        clv = self.clv_against_lifetimes(last) if complete else {}
         return {
             "workload": {
                 "name": workload.name,
@@ -217,10 +234,17 @@ class Bench:
             command = [sys.executable, str(CLV_SCRIPT), "--contender", contender]
             command += ["--log", str(log), "--as-of", as_of.isoformat()]
             print(f"  {self.workload.name} clv {contender} ...", end="", flush=True)
-            measured = measure(f"clv {contender}", command, self.env, self.clv_timeout)
+            timeout = min(t for t in (self.clv_timeout, self.time_left(), 1e9) if t is not None)
+            measured = measure(f"clv {contender}", command, self.env, timeout)
             print(f" {measured.wall_seconds:.1f}s, {measured.peak_rss_mb:.0f} MB", flush=True)
             result[contender] = measured.as_dict()
         return result
+
+
+def stopped(task: Measured) -> bool:
+    """The task did not run to its end (it crashed or met the deadline). A gate that refused
+    a load did: it reports `gate_refused`, and the benchmark goes on to measure the rest."""
+    return bool({"failed", "timed_out"} & task.figures.keys())
 
 
 def machine() -> dict[str, object]:

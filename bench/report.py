@@ -30,9 +30,17 @@ def peak(tasks: list[dict[str, object]]) -> float:
     return max((float(task["peak_rss_mb"]) for task in tasks), default=0.0)  # type: ignore[arg-type]
 
 
+def refused(task: dict[str, object]) -> bool:
+    """A gate that refused the load ran to its end (it validates everything first). Runs
+    before the harness caught the gate's error record it as a gate that exited with 1."""
+    return "gate_refused" in task or ("gate" in str(task["task"]) and task.get("failed") == 1)
+
+
 def complete(tasks: list[dict[str, object]]) -> bool:
-    """Every task of the part ran to its end (none failed, none was skipped)."""
-    return bool(tasks) and not any("failed" in task for task in tasks)
+    """Every task of the part ran to its end (none crashed or was stopped, none skipped)."""
+    return bool(tasks) and not any(
+        ("failed" in task and not refused(task)) or "timed_out" in task for task in tasks
+    )
 
 
 def summary(result: dict) -> dict[str, float]:
@@ -121,8 +129,12 @@ def stage_table(result: dict) -> str:
         for task in result[part]:
             wall = float(task["wall_seconds"])
             rate = _n(landing_rows / wall, 0) if part == "full" else ""
-            if "failed" in task:
+            if refused(task):
+                rate += " (refused the load)"
+            elif "failed" in task:
                 rate = f"failed (exit {task['failed']})"
+            if "timed_out" in task:
+                rate = "stopped at the deadline"
             rows.append(
                 [
                     f"{part}: {task['task'].removeprefix('stage ')}",

@@ -89,3 +89,16 @@ def test_latest_result_per_workload(tmp_path: Path) -> None:
     found = report.latest(tmp_path)
     assert list(found) == ["S", "M"]
     assert found["M"][0] == "M-20260102T000000Z.json"
+
+
+def test_a_refusing_gate_completes_a_crash_does_not() -> None:
+    result = _result(orders=2_000_000)
+    result["full"].insert(1, {**_task("gate_raw_all", 4.0, 3.0, 500), "gate_refused": "volume"})
+    assert report.complete(result["full"])
+    assert report.summary(result)["full_seconds"] == 20.0  # the refusing gate's 4 s count
+    result["full"][-1]["failed"] = -9  # killed: out of memory
+    figures = report.summary(result)
+    assert "nightly_over_full" not in figures and figures["incomplete"] == 1.0
+    stopped = _result(orders=2_000_000)
+    stopped["nightly"][0]["timed_out"] = True
+    assert "nightly_over_full" not in report.summary(stopped)
