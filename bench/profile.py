@@ -3,7 +3,7 @@
     python -m bench.profile --data-dir /work/bench-data/M -- extract_all 2026-09-30 2026-10-30
 
 Runs `python -m bench.child <task ...>` under `py-spy record` (collapsed stacks, native
-frames off, idle threads off) with the same kind of environment as the harness, then prints
+frames off, idle samples kept) with the same kind of environment as the harness, then prints
 the functions with the largest share of samples, inclusive (anywhere on the stack) and by
 self time (top of the stack). The raw collapsed file is kept beside the data.
 """
@@ -65,7 +65,9 @@ def main() -> None:
         "LOYALTY_DUCKDB_MEMORY_LIMIT": options.memory_limit,
     }
     py_spy = Path(sys.executable).with_name("py-spy")
-    command = [str(py_spy), "record", "--format", "raw", "--rate", str(options.rate)]
+    # --idle: a thread waiting on Polars' or DuckDB's native threads is sampled too, so the
+    # shares are of wall time, not only of time spent running Python.
+    command = [str(py_spy), "record", "--idle", "--format", "raw", "--rate", str(options.rate)]
     command += ["--output", str(out), "--", sys.executable, "-m", "bench.child", *options.task]
     subprocess.run(command, env=env, check=True)
     print(summarise(out, options.top))
