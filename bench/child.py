@@ -11,7 +11,9 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -109,6 +111,37 @@ def purchase_log(data_dir: Path, out: Path) -> dict[str, object]:
     return {"transactions": counts.item(0, 0), "customers": counts.item(0, 1)}
 
 
+# A task whose resident memory passes this many MB is stopped (exit code MEMORY_CAP_EXIT):
+# on a shared machine the benchmark must not hand the kernel's OOM killer someone else's job.
+MEMORY_CAP_ENV = "BENCH_MEMORY_CAP_MB"
+MEMORY_CAP_EXIT = 99
+
+
+def memory_cap_mb() -> float:
+    """The cap from the environment, else 85 % of the machine's memory."""
+    if os.environ.get(MEMORY_CAP_ENV):
+        return float(os.environ[MEMORY_CAP_ENV])
+    return 0.85 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+
+
+def _resident_mb() -> float:
+    with Path("/proc/self/status").open() as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _watch_memory(cap_mb: float) -> None:
+    while True:
+        resident = _resident_mb()
+        if resident > cap_mb:
+            sys.stderr.write(f"bench: stopped at {resident:.0f} MB, over the {cap_mb:.0f} MB cap\n")
+            sys.stderr.flush()
+            os._exit(MEMORY_CAP_EXIT)
+        time.sleep(0.2)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("task")
@@ -121,6 +154,7 @@ def main(argv: list[str] | None = None) -> None:
             level=logging.INFO,
             format="%(asctime)s %(process)d %(name)s %(message)s",
         )
+    threading.Thread(target=_watch_memory, args=(memory_cap_mb(),), daemon=True).start()
     a = options.arguments
     tasks = {
         "generate": lambda: generate(Path(a[0]), int(a[1]), int(a[2]), int(a[3])),

@@ -96,9 +96,23 @@ def test_a_refusing_gate_completes_a_crash_does_not() -> None:
     result["full"].insert(1, {**_task("gate_raw_all", 4.0, 3.0, 500), "gate_refused": "volume"})
     assert report.complete(result["full"])
     assert report.summary(result)["full_seconds"] == 20.0  # the refusing gate's 4 s count
-    result["full"][-1]["failed"] = -9  # killed: out of memory
+    result["full"][-1]["failed"] = 99  # stopped at the memory cap
     figures = report.summary(result)
     assert "nightly_over_full" not in figures and figures["incomplete"] == 1.0
+    assert "stopped at the memory cap" in report.stage_table(result)
     stopped = _result(orders=2_000_000)
     stopped["nightly"][0]["timed_out"] = True
     assert "nightly_over_full" not in report.summary(stopped)
+
+
+def test_a_stopped_large_run_shows_where_it_stopped_and_its_growth() -> None:
+    m = _result(orders=2_000_000)
+    big = _result(orders=10_000_000, scale=6.0)
+    big["workload"] = {**big["workload"], "name": "L"}
+    big["full"][-1]["failed"] = 99  # build_marts passed the memory cap
+    big["nightly"] = []
+    section = report.render({"M": m, "L": big}, {"M": "m.json", "L": "l.json"})
+    assert "| full rebuild s | 16.0 | incomplete (stopped in build_marts) |" in section
+    # extract_all: M 10 s / 2 M orders = 5.0; L 60 s / 10 M orders = 6.0; 6.0 / 5.0 = 1.2.
+    assert "| extract_all | 5.00 | 6.00 | 1.20 |" in section
+    assert "| L peak_rss_gb | < 24.0 | did not complete | **missed** |" in section
