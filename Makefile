@@ -5,13 +5,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-unit lint format bench bench-clv clean help
+.PHONY: demo test test-unit lint format bench bench-quick bench-render bench-clv clean help
 
 help:
 	@echo "make demo   - generate sample exports, run the pipeline over them, publish, summarise"
 	@echo "make test   - lint, then the whole test suite (unit and integration)"
 	@echo "make test-unit - the fast tests only"
 	@echo "make lint   - ruff and sqlfluff"
+	@echo "make bench  - workloads S, M and L: cost per stage, ratios (docs/performance.md)"
+	@echo "make bench-quick - the same on S and M only (about 35 minutes on 2 cores)"
 	@echo "make bench-clv - the CLV stage against lifetimes on 1,000,000 customers"
 	@echo "make clean  - remove data/ and the virtual environment"
 
@@ -40,6 +42,19 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Generated workloads go under BENCH_DATA (outside the repository: M needs about 15 GB, L
+# about 80 GB); results are written to bench/results/ and rendered into docs/performance.md.
+BENCH_DATA ?= /work/bench-data
+
+bench: $(STAMP)
+	$(BIN)/python -m bench run --workloads S,M,L --data-root $(BENCH_DATA)
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench run --workloads S,M --data-root $(BENCH_DATA)
+
+bench-render: $(STAMP)
+	$(BIN)/python -m bench render
 
 bench-clv: $(STAMP)
 	$(BIN)/python bench/clv_vs_lifetimes.py --scaling 250000,500000

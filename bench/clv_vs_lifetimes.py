@@ -2,6 +2,9 @@
 
     python bench/clv_vs_lifetimes.py [--customers 1000000] [--scaling 250000,500000]
 
+`make bench` also runs one contender on a workload's own purchases (facts.orders):
+    python bench/clv_vs_lifetimes.py --contender ours --log purchases.parquet --as-of DATE
+
 Draws a purchase log from the generator's behaviour model (pure BG/NBD and Gamma-Gamma,
 about 5 purchases per customer over two years), writes it to Parquet, then times each
 contender in a fresh process from reading that file to a 12-month CLV for every customer:
@@ -128,7 +131,11 @@ def main() -> None:
     parser.add_argument("--scaling", default="", help="comma-separated smaller sizes (ours)")
     parser.add_argument("--contender", choices=[*CONTENDERS, "write"], help=argparse.SUPPRESS)
     parser.add_argument("--log", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--as-of", type=dt.date.fromisoformat, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
+    if arguments.as_of:
+        global AS_OF  # the contenders read the observation end from here
+        AS_OF = arguments.as_of
     if arguments.contender:
         child(arguments.contender, arguments.log)
         return

@@ -67,11 +67,16 @@ def pick(
 
 
 def draw_customers(
-    rng: np.random.Generator, n: int, horizon_days: float, truth: TrueParameters
+    rng: np.random.Generator,
+    n: int,
+    horizon_days: float,
+    truth: TrueParameters,
+    first_index: int = 0,
 ) -> pl.DataFrame:
     """One row per customer: who they are, when they join, and their latent behaviour.
 
-    Times are in days since the start of the sample period.
+    Times are in days since the start of the sample period. `customer_index` counts from
+    `first_index`, so that customers drawn in chunks keep distinct ids.
     """
     # Sign-ups grow over the period: density proportional to 1 + u on u in [0, 1].
     u = rng.random(n)
@@ -93,7 +98,7 @@ def draw_customers(
     arm = pick(rng, ARMS, None, n)
     return pl.DataFrame(
         {
-            "customer_index": np.arange(n, dtype=np.int64),
+            "customer_index": np.arange(first_index, first_index + n, dtype=np.int64),
             "signup_day": signup,
             "first_purchase_day": first_purchase,
             "purchase_rate": purchase_rate,

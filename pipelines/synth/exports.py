@@ -111,8 +111,10 @@ def order_versions(
     start: dt.date,
     horizon_days: float,
     dirty_rate: float,
-) -> pl.DataFrame:
-    """Completed purchases, extra cancelled and refunded orders, refunds and late arrivals."""
+    first_order_index: int = 0,
+) -> tuple[pl.DataFrame, int]:
+    """Completed purchases, extra cancelled and refunded orders, refunds and late arrivals,
+    and how many orders (not versions) they are. Order ids count from `first_order_index`."""
     # Orders that never count as purchases: cancelled ones, and ones refunded in full later.
     extra = purchases.sample(fraction=0.09, seed=int(rng.integers(2**31)), with_replacement=True)
     extra = extra.with_columns(
@@ -126,7 +128,7 @@ def order_versions(
     )
     m = orders.height
     orders = (
-        orders.with_row_index("order_index")
+        orders.with_row_index("order_index", offset=first_order_index)
         .join(customers.select("customer_index", "country"), on="customer_index")
         .sort("order_index")
         .with_columns(
@@ -167,7 +169,7 @@ def order_versions(
     )
     versions = pl.concat([placed, refunds]).filter(pl.col("updated_day") < horizon_days)
     broken = pl.lit(rng.random(versions.height)) < dirty_rate
-    return versions.with_columns(
+    exported = versions.with_columns(
         ordered_at=to_timestamp(start, pl.col("ordered_day")),
         updated_at=to_timestamp(start, pl.col("updated_day")),
         amount=pl.when(broken).then(-pl.col("amount")).otherwise(pl.col("amount")),
@@ -182,6 +184,7 @@ def order_versions(
         "channel",
         "updated_at",
     )
+    return exported, m
 
 
 def response_versions(
@@ -191,9 +194,15 @@ def response_versions(
     n_customers: int,
     start: dt.date,
     dirty_rate: float,
+    first_response_index: int = 0,
 ) -> pl.DataFrame:
-    """Survey answers as the survey tool exports them: ids are sometimes missing or unknown."""
-    responses = responses.sort("submitted_day").with_row_index("response_index")
+    """Survey answers as the survey tool exports them: ids are sometimes missing or unknown.
+
+    `n_customers` is the size of the whole sample (unknown ids lie beyond it); response ids
+    count from `first_response_index`."""
+    responses = responses.sort("submitted_day").with_row_index(
+        "response_index", offset=first_response_index
+    )
     n = responses.height
     roll = rng.random(n)
     with_email = responses.join(

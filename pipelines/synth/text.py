@@ -7,6 +7,8 @@ the reserved example domains (RFC 2606): none can belong to a real person.
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import polars as pl
 from faker import Faker
@@ -92,6 +94,7 @@ COMMENTS: dict[str, dict[str, tuple[str, ...]]] = {
 COMMENT_SHARE = 0.35
 
 
+@cache  # Faker is slow to set up: a generator drawing in chunks asks for the pool each time
 def name_pool(seed: int) -> dict[str, list[str]]:
     """A few hundred fictional full names per locale, the same for the same seed."""
     pool: dict[str, list[str]] = {}

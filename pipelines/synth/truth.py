@@ -19,6 +19,8 @@ of the answers that would have come without the programme.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 # The default of Settings.nps_churn_window_days, the retention window of the evaluation.
@@ -44,15 +46,11 @@ def _nps(day: str, horizon_days: float) -> pl.Expr:
 
 
 def _nps_effects(
-    members: pl.DataFrame, responses: pl.DataFrame, horizon_days: float
+    member_answers: pl.DataFrame, horizon_days: float
 ) -> dict[str, dict[str, float | None]]:
-    by_arm = (
-        members.join(responses, on="customer_index")
-        .group_by("programme_arm")
-        .agg(
-            actual=_nps("submitted_day", horizon_days),
-            control=_nps("control_submitted_day", horizon_days),
-        )
+    by_arm = member_answers.group_by("programme_arm").agg(
+        actual=_nps("submitted_day", horizon_days),
+        control=_nps("control_submitted_day", horizon_days),
     )
     # An arm whose members gave no answer in the window (a tiny sample) has no NPS effect.
     return {
@@ -64,20 +62,25 @@ def _nps_effects(
     }
 
 
-def programme_effects(
+@dataclass(frozen=True)
+class MemberOutcomes:
+    """What the effects are computed from, for one set of customers: each member's outcomes
+    as they happened and without the programme, and the members' survey answers. Customers
+    drawn in chunks give one each; `programme_effects_of` combines them exactly."""
+
+    per_member: pl.DataFrame
+    member_answers: pl.DataFrame
+
+
+def member_outcomes(
     customers: pl.DataFrame,
     purchases: pl.DataFrame,
     responses: pl.DataFrame,
     horizon_days: float,
-) -> dict[str, dict[str, dict[str, float | None]]]:
-    """{arm: {metric: {"absolute": lift, "relative": lift / counterfactual value}}}.
-
-    The relative NPS lift is None: a ratio of NPS values has no meaning.
-    """
+) -> MemberOutcomes:
     members = customers.filter(pl.col("programme_arm").is_not_null()).select(
         "customer_index", "programme_arm", "enrolment_day"
     )
-    nps_effects = _nps_effects(members, responses, horizon_days)
     enrolled = pl.col("enrolment_day")
     actual = _outcomes("ordered_day", enrolled, horizon_days)
     control = _outcomes("control_day", enrolled, horizon_days)
@@ -90,12 +93,44 @@ def programme_effects(
         )
         .fill_null(0.0)
     )
+    member_answers = members.join(responses, on="customer_index").select(
+        "programme_arm",
+        "enrolment_day",
+        "submitted_day",
+        "control_submitted_day",
+        "nps_score",
+    )
+    return MemberOutcomes(per_member, member_answers)
+
+
+def programme_effects(
+    customers: pl.DataFrame,
+    purchases: pl.DataFrame,
+    responses: pl.DataFrame,
+    horizon_days: float,
+) -> dict[str, dict[str, dict[str, float | None]]]:
+    """{arm: {metric: {"absolute": lift, "relative": lift / counterfactual value}}}.
+
+    The relative NPS lift is None: a ratio of NPS values has no meaning.
+    """
+    return programme_effects_of(
+        [member_outcomes(customers, purchases, responses, horizon_days)], horizon_days
+    )
+
+
+def programme_effects_of(
+    parts: list[MemberOutcomes], horizon_days: float
+) -> dict[str, dict[str, dict[str, float | None]]]:
+    """`programme_effects` over the customers of every part (disjoint sets of customers)."""
+    per_member = pl.concat([part.per_member for part in parts])
+    nps_effects = _nps_effects(pl.concat([part.member_answers for part in parts]), horizon_days)
+    metrics = ("revenue_per_customer", "repeat_rate", "retention_rate")
     effects: dict[str, dict[str, dict[str, float | None]]] = {}
     for (arm,), arm_members in sorted(
         per_member.partition_by("programme_arm", as_dict=True).items()
     ):
         effects[arm] = {"nps": nps_effects.get(arm, {"absolute": None, "relative": None})}
-        for metric in actual:
+        for metric in metrics:
             happened = arm_members[f"{metric}_actual"].mean()
             without = arm_members[f"{metric}_control"].mean()
             effects[arm][metric] = {

@@ -1,0 +1,35 @@
+"""The three workloads: deterministic samples of the project's own generator."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from pipelines.periods import date_range
+from pipelines.synth import SynthConfig
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    customers: int
+    months: int
+    seed: int = 42
+    # DuckDB spills past this; the pipeline's Polars stages are bounded by their own batching.
+    duckdb_memory_limit: str = "8GB"
+
+    @property
+    def synth(self) -> SynthConfig:
+        return SynthConfig(customers=self.customers, months=self.months, seed=self.seed)
+
+    @property
+    def days(self) -> list[dt.date]:
+        config = self.synth
+        return date_range(config.start, config.end)
+
+
+WORKLOADS = {
+    "S": Workload("S", 50_000, 24),  # the demo
+    "M": Workload("M", 1_000_000, 24),
+    "L": Workload("L", 5_000_000, 36, duckdb_memory_limit="16GB"),
+}
