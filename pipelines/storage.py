@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -34,24 +36,25 @@ def write_partition(
 
 
 def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
+    with _replacing(path) as temporary:
         if isinstance(frame, pl.LazyFrame):
             frame.sink_parquet(temporary)
         else:
             frame.write_parquet(temporary)
-        fsync(temporary)
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def write_text_atomic(text: str, path: Path) -> None:
+    with _replacing(path) as temporary:
+        temporary.write_text(text)
+
+
+@contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """A temporary file beside `path`, flushed and renamed onto it once written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        temporary.write_text(text)
+        yield temporary
         fsync(temporary)
         temporary.replace(path)
     finally:
