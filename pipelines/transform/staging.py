@@ -14,15 +14,15 @@ HELD_REASON = "customer_id not among the customers delivered up to the as-of dat
 def latest_version(raw: pl.LazyFrame, key: str) -> pl.LazyFrame:
     """One row per `key`: its newest version. `_export_date` stays as the version's delivery.
 
-    The winner is chosen on the key, the version order and a row number only, then the
-    winning rows are picked out: grouping every column of every version would hold the
-    whole history in memory several times over (docs/performance.md).
+    The winner is chosen on the key and the version order only, then picked out by its
+    place (delivery, row): grouping every column of every version would hold the whole
+    history in memory several times over (docs/performance.md).
     """
-    numbered = raw.with_row_index("_version_row")
-    winners = numbered.group_by(key).agg(pl.col("_version_row").sort_by(list(VERSION_ORDER)).last())
+    place = ["_export_date", "_source_row"]  # unique per raw row
+    winners = raw.group_by(key).agg(pl.col(place).sort_by(list(VERSION_ORDER)).last())
     return (
-        numbered.join(winners, on=[key, "_version_row"], how="semi")
-        .drop("_version_row", *LINEAGE)
+        raw.join(winners, on=[key, *place], how="semi")
+        .drop(LINEAGE)
         .rename({"_export_date": "export_date"})
     )
 
