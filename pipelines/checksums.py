@@ -10,11 +10,11 @@ releases, and the gates' verdicts (with their times, pages, and row counts that 
 run histories, so they grow with the number of runs). The CLV run histories keep one
 row per run; they are compared on the rows of the newest run only.
 
-Floating-point values are compared to 9 significant digits, and as zero below 1e-9.
-DuckDB's parallel joins and aggregates add floating-point numbers in an order that varies
-from run to run, so the last bit of a sum or an average can differ between two builds of
-the same data (every input table is written in a fixed order; `pipelines.run`). Money
-kept as decimals would make them bit-identical.
+Floating-point values are compared to 9 significant digits, and as zero below 1e-9: the
+CLV fits (Polars, in parallel) can differ in the last bits between two builds of the same
+data. The SQL models are bit-identical with the default of one DuckDB thread (inputs are
+written in a fixed order, `pipelines.run`); with more threads DuckDB adds in a varying
+order, and a sum that falls on a rounding tie at the 9th digit can show as a difference.
 """
 
 from __future__ import annotations

@@ -109,7 +109,11 @@ class Settings(BaseSettings):
     gate_chunk_rows: int = Field(
         1_000_000, description="Rows handed to Great Expectations at a time (memory bound)."
     )
-    duckdb_threads: int | None = None
+    # One thread by default: in parallel, DuckDB adds floating-point numbers in an order
+    # that varies from run to run, so a re-run could change the last digit of a sum.
+    duckdb_threads: int | None = Field(
+        1, description="Threads for the SQL models; more is faster, not bit-reproducible."
+    )
     duckdb_memory_limit: str | None = Field(None, description="e.g. '8GB'; DuckDB spills past it.")
 
     @field_validator("csi_driver_weights")
