@@ -45,7 +45,7 @@ format: $(STAMP)
 
 # Generated workloads go under BENCH_DATA (outside the repository: M needs about 15 GB, L
 # about 80 GB); results are written to bench/results/ and rendered into docs/performance.md.
-BENCH_DATA ?= /work/bench-data
+BENCH_DATA ?= $(abspath ../loyalty-bench-data)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench run --workloads S,M,L --data-root $(BENCH_DATA)

@@ -33,7 +33,7 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="measure workloads, write bench/results/, render")
     run.add_argument("--workloads", default="S,M", help="comma-separated: S, M, L")
-    run.add_argument("--data-root", type=Path, default=Path("/work/bench-data"))
+    run.add_argument("--data-root", type=Path, default=Path("../loyalty-bench-data").resolve())
     run.add_argument("--no-lifetimes", action="store_true", help="skip the lifetimes run")
     run.add_argument("--clv-timeout", type=float, default=1800.0, help="seconds per contender")
     run.add_argument(

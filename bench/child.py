@@ -76,10 +76,13 @@ def extract_all(first: str, last: str) -> dict[str, object]:
 
 
 def gate_raw_all(first: str, last: str) -> dict[str, object]:
-    from pipelines import quality
+    """The raw gate over every delivery, then their acceptance, as pipelines.run.backfill."""
+    from pipelines import deliveries, quality
     from pipelines.config import Settings
 
-    report = quality.gate_raw(Settings(), _days(first, last))
+    settings, days = Settings(), _days(first, last)
+    report = quality.gate_raw(settings, days)  # raises on a critical failure
+    deliveries.accept(settings.paths, days)
     return {"outcomes": len(report.outcomes), "critical": len(report.critical_failures)}
 
 

@@ -1,6 +1,6 @@
 """DuckDB's EXPLAIN ANALYZE of one SQL model, on a copy of a workload's build database.
 
-    python -m bench.explain_model /work/bench-data/M marts.key_drivers 2026-10-31
+    python -m bench.explain_model ../loyalty-bench-data/M marts.key_drivers 2026-10-31
 
 Binds the model's parameters as pipelines.run does and prints the operator tree with the
 time and rows of each operator (the build database itself is left as it was).

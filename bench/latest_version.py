@@ -1,7 +1,7 @@
 """How much memory "the newest version of each order" needs, three ways, on a workload's
 raw orders: evidence for docs/performance.md (the `stage` stage's peak memory).
 
-    python -m bench.latest_version /work/bench-data/M
+    python -m bench.latest_version ../loyalty-bench-data/M
 
 Each contender runs in its own process (cost read by bench.harness.measure) and writes
 one row per order_id to Parquet:

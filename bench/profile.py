@@ -1,6 +1,6 @@
 """Profile one benchmark task with py-spy and print where its time goes.
 
-    python -m bench.profile --data-dir /work/bench-data/M -- extract_all 2026-09-30 2026-10-30
+    python -m bench.profile --data-dir ../loyalty-bench-data/M -- extract_all 2026-09-30 2026-10-30
 
 Runs `python -m bench.child <task ...>` under `py-spy record` (collapsed stacks, native
 frames off, idle samples kept) with the same kind of environment as the harness, then prints

@@ -1,42 +1,57 @@
 """Nightly loyalty pipeline: CRM exports and survey responses to the published warehouse.
 
-Wiring only. Each task calls one stage function of `pipelines.run` with the run's as-of
-date (the last whole day of its data interval, or the `as_of` param of a manual run);
-nothing heavy is imported when Airflow parses this file.
+Each run loads one day's exports (the last whole UTC day of its data interval, or the
+`as_of` param), judges them, and rebuilds and publishes the warehouse as of the newest
+accepted delivery: re-running an old day, or running days out of order, publishes what
+running them in order would. Only deliveries newer than the current staging snapshot are
+read (`full_refresh` stages every delivery again). The publish task updates the Asset
+`loyalty_warehouse`, so downstream DAGs can be scheduled on a new release.
 
-The gate tasks judge the data with Great Expectations and are never retried: they read
-files that a retry would not change, so a refused load stays refused until someone acts.
+Wiring only: each task calls one stage function of `pipelines.run`; nothing heavy is
+imported when Airflow parses this file. Retries: extract retries with backoff (an export
+may land late); the builds retry once (a worker lost mid-step; each step is idempotent);
+the gates never (they read files a retry would not change, so a refused load stays
+refused until someone acts, see docs/runbook.md). One run at a time: the build database
+has one writer.
+
 The PII key comes from `LOYALTY_PII_KEY` or, when that is unset, from the password of the
-Airflow connection `loyalty_pii_key` (see docs/runbook.md).
+Airflow connection `loyalty_pii_key`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
+from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow.sdk import chain, dag, task
+from airflow.sdk import Asset, Param, chain, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
+
+log = logging.getLogger(__name__)
 
 # The hour (UTC) the nightly run starts; the day's exports must have landed by then.
 SCHEDULE_HOUR = int(os.environ.get("LOYALTY_SCHEDULE_HOUR", "3"))
 PII_KEY_CONNECTION = "loyalty_pii_key"
+WAREHOUSE = Asset(
+    name="loyalty_warehouse",
+    uri=(
+        Path(os.environ.get("LOYALTY_DATA_DIR", "data")).resolve() / "warehouse" / "loyalty.duckdb"
+    ).as_uri(),
+)
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "data-engineering",
-    "retries": 2,
+    "retries": 1,
     "retry_delay": dt.timedelta(minutes=5),
     "retry_exponential_backoff": True,
+    "max_retry_delay": dt.timedelta(hours=1),
     "execution_timeout": dt.timedelta(hours=2),
 }
-
-
-def _as_of(params: dict[str, Any], data_interval_end: pendulum.DateTime | None) -> dt.date:
-    from pipelines.periods import as_of_for_run
-
-    return as_of_for_run(params.get("as_of"), data_interval_end)
+# A gate judges files a retry would not change.
+GATE = {"retries": 0, "execution_timeout": dt.timedelta(hours=1)}
 
 
 def _settings() -> Any:
@@ -56,6 +71,10 @@ def _settings() -> Any:
     return Settings(pii_key=key)
 
 
+def _date(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
 @dag(
     dag_id="loyalty_nightly",
     description="CRM and survey exports -> loyalty warehouse (retention, churn, CLV, NPS)",
@@ -63,82 +82,97 @@ def _settings() -> Any:
     start_date=pendulum.datetime(2024, 11, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,  # one writer for the build database
+    dagrun_timeout=dt.timedelta(hours=10),
     default_args=DEFAULT_ARGS,
-    params={"as_of": None},
+    params={
+        "as_of": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="Export date to load (YYYY-MM-DD); empty: the run's data interval, "
+            "or the latest complete day for a manual run",
+        ),
+        "full_refresh": Param(
+            False, type="boolean", description="Stage every accepted delivery again"
+        ),
+    },
     tags=["loyalty", "warehouse"],
     doc_md=__doc__,
 )
 def loyalty_nightly() -> None:
-    @task
+    @task(retries=3, retry_delay=dt.timedelta(minutes=10), execution_timeout=dt.timedelta(hours=1))
     def extract(
         params: dict[str, Any] | None = None, data_interval_end: pendulum.DateTime | None = None
     ) -> str:
         """Load the day's exports into the raw layer; bad rows to quarantine."""
         from pipelines import run
+        from pipelines.periods import as_of_for_run
 
-        as_of = _as_of(params or {}, data_interval_end)
-        run.extract(_settings(), as_of)
-        return as_of.isoformat()
+        today = dt.datetime.now(dt.UTC).date()
+        export_date, why = as_of_for_run((params or {}).get("as_of"), data_interval_end, today)
+        log.info("loading the exports of %s (%s)", export_date, why)
+        run.extract(_settings(), export_date)
+        return export_date.isoformat()
 
-    @task(retries=0)
-    def gate_raw(as_of: str) -> None:
-        """Great Expectations on the day's deliveries and their row accounting."""
+    @task(**GATE)
+    def gate_raw(export_date: str) -> str:
+        """Great Expectations on the day's deliveries; returns the as-of date to build."""
         from pipelines import run
 
-        run.gate_raw(_settings(), dt.date.fromisoformat(as_of))
+        return run.gate_raw(_settings(), _date(export_date)).isoformat()
 
     @task
-    def stage(as_of: str) -> None:
-        """Current state of each customer, order and response."""
+    def stage(as_of: str, params: dict[str, Any] | None = None) -> None:
+        """Current state of each customer, order and response (newer deliveries merged)."""
         from pipelines import run
 
-        run.stage(_settings(), dt.date.fromisoformat(as_of))
+        run.stage(_settings(), _date(as_of), bool((params or {}).get("full_refresh")))
 
     @task
     def build_facts(as_of: str) -> None:
         """Customer x month facts."""
         from pipelines import run
 
-        run.build_facts(_settings(), dt.date.fromisoformat(as_of))
+        run.build_facts(_settings(), _date(as_of))
 
-    @task(retries=0)
+    @task(**GATE)
     def gate_facts(as_of: str) -> None:
         """Great Expectations on the facts; accounting and integrity of the history."""
         from pipelines import run
 
-        run.gate_facts(_settings(), dt.date.fromisoformat(as_of))
+        run.gate_facts(_settings(), _date(as_of))
 
     @task
     def build_clv(as_of: str) -> None:
         """Predictive CLV: BG/NBD and Gamma-Gamma fits, per-customer scores, backtest."""
         from pipelines import run
 
-        run.build_clv(_settings(), dt.date.fromisoformat(as_of))
+        run.build_clv(_settings(), _date(as_of))
 
     @task
     def build_marts(as_of: str) -> None:
         """SQL models in the build database."""
         from pipelines import run
 
-        run.build_marts(_settings(), dt.date.fromisoformat(as_of))
+        run.build_marts(_settings(), _date(as_of))
 
-    @task(retries=0)
+    @task(**GATE)
     def gate_marts(as_of: str) -> None:
         """Great Expectations on the marts; every gate's results into ops.gate_results."""
         from pipelines import run
 
-        run.gate_marts(_settings(), dt.date.fromisoformat(as_of))
+        run.gate_marts(_settings(), _date(as_of))
 
-    @task
+    @task(retries=2, execution_timeout=dt.timedelta(minutes=30), outlets=[WAREHOUSE])
     def publish(as_of: str) -> str:
-        """Swap the new warehouse release in."""
+        """Swap the new warehouse release in; updates the loyalty_warehouse Asset."""
         from pipelines import run
 
-        return run.publish(_settings(), dt.date.fromisoformat(as_of)).name
+        return run.publish(_settings(), _date(as_of)).name
 
-    as_of = extract()
+    as_of = gate_raw(extract())
     chain(
-        gate_raw(as_of),
+        as_of,
         stage(as_of),
         build_facts(as_of),
         gate_facts(as_of),

@@ -15,10 +15,12 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from pipelines import logs, pii, run, summary
+from pipelines import checksums as warehouse_checksums
+from pipelines import logs, pii, run, snapshots, summary
 from pipelines.config import Settings
 from pipelines.errors import LoyaltyError
 from pipelines.periods import parse_date
+from pipelines.publish import Release
 from pipelines.synth import DEFAULT_START, SynthConfig, generate
 
 log = logging.getLogger("pipelines.cli")
@@ -79,21 +81,50 @@ def keygen() -> None:
 
 
 @app.command("run")
-def run_command(date: DateOption) -> None:
-    """Load the exports of one date, rebuild, and publish the warehouse as of that date."""
-    as_of = parse_date(date)
-    run.run_all(STATE.settings, as_of)
-    typer.echo(summary.render(summary.summarise(STATE.settings.paths, as_of, STATE.log_file)))
+def run_command(
+    date: DateOption,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Stage every delivery again, not just the new.")
+    ] = False,
+) -> None:
+    """Load the exports of one date, rebuild, and publish the warehouse as of the newest
+    accepted delivery (that date, unless later ones are loaded already)."""
+    release = run.run_all(STATE.settings, parse_date(date), full_refresh)
+    _summarise(release)
 
 
 @app.command("backfill")
-def backfill_command(start: DateOption, end: DateOption) -> None:
-    """Load every export date from START to END, then rebuild and publish as of END."""
+def backfill_command(
+    start: DateOption,
+    end: DateOption,
+    restart: Annotated[
+        bool,
+        typer.Option(
+            "--restart",
+            help="Load every date again, even those an interrupted "
+            "run of the same backfill finished.",
+        ),
+    ] = False,
+) -> None:
+    """Load and gate every export date from START to END, then rebuild and publish.
+
+    Run again after a failure, it resumes at the first date not yet done."""
     first, last = parse_date(start), parse_date(end)
     if last < first:
         raise LoyaltyError(f"--end {last} is before --start {first}")
-    _backfill(first, last)
-    typer.echo(summary.render(summary.summarise(STATE.settings.paths, last, STATE.log_file)))
+    _summarise(_backfill(first, last, restart))
+
+
+@app.command()
+def checksums(
+    database: Annotated[
+        Path | None, typer.Argument(help="A warehouse file; default: the published one.")
+    ] = None,
+) -> None:
+    """A checksum per published table, to compare two warehouses (run metadata left out)."""
+    path = database or STATE.settings.paths.warehouse_db
+    for table, checksum in warehouse_checksums.of_database(path).items():
+        typer.echo(f"{checksum}  {table}")
 
 
 @app.command()
@@ -118,11 +149,15 @@ def demo(
         + ", ".join(f"{count:,} {name}" for name, count in result.rows.items())
         + f" rows, {result.start} to {result.end}"
     )
-    _backfill(result.start, result.end)
-    typer.echo(summary.render(summary.summarise(settings.paths, result.end, STATE.log_file)))
+    _summarise(_backfill(result.start, result.end, restart=True))
 
 
-def _backfill(start: dt.date, end: dt.date) -> None:
+def _summarise(release: Release) -> None:
+    paths = STATE.settings.paths
+    typer.echo(summary.render(summary.summarise(paths, release.as_of, STATE.log_file)))
+
+
+def _backfill(start: dt.date, end: dt.date, restart: bool) -> Release:
     columns = (
         TextColumn("extract {task.fields[day]}"),
         BarColumn(),
@@ -131,13 +166,14 @@ def _backfill(start: dt.date, end: dt.date) -> None:
     )
     with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task("extract", total=(end - start).days + 1, day=start)
-        run.backfill(
+        return run.backfill(
             STATE.settings,
             start,
             end,
             on_progress=lambda step: progress.update(
                 task, completed=step.done, day=step.export_date
             ),
+            restart=restart,
         )
 
 
@@ -162,12 +198,12 @@ def _clear_generated_layers(settings: Settings) -> None:
         paths.root / "raw",
         paths.root / "quarantine",
         paths.root / "ops",
-        paths.staging,
         paths.facts,
         paths.clv_customers.parent,
         paths.build_db.parent,
     ):
         shutil.rmtree(directory, ignore_errors=True)
+    snapshots.clear(paths)
 
 
 def main() -> None:

@@ -209,6 +209,16 @@ class Layout:
         return self.root / "ops" / "load_audit"
 
     @property
+    def accepted_deliveries_dir(self) -> Path:
+        """One marker per export date the raw gate accepted (`pipelines.deliveries`)."""
+        return self.root / "ops" / "accepted_deliveries"
+
+    @property
+    def backfill_progress(self) -> Path:
+        """The range and the last date done of a backfill not yet finished."""
+        return self.root / "ops" / "backfill.json"
+
+    @property
     def gate_results_dir(self) -> Path:
         return self.root / "ops" / "gate_results"
 
@@ -219,11 +229,16 @@ class Layout:
 
     @property
     def staging(self) -> Path:
+        """A symlink to the current staging snapshot, swapped atomically by each run."""
         return self.root / "staging"
 
     @property
+    def staging_snapshots(self) -> Path:
+        return self.root / "staging_snapshots"
+
+    @property
     def held_orders(self) -> Path:
-        """Orders whose customer is not known as of the run's date (rebuilt each run)."""
+        """Orders whose customer is not known as of the run's date, every raw version."""
         return self.staging / "held_orders.parquet"
 
     @property

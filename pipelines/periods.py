@@ -56,14 +56,17 @@ def as_of_from_interval_end(data_interval_end: dt.datetime) -> dt.date:
     return data_interval_end.astimezone(UTC).date() - dt.timedelta(days=1)
 
 
-def as_of_for_run(explicit: str | None, data_interval_end: dt.datetime | None) -> dt.date:
-    """The as-of date of an Airflow run: the `as_of` param when given, else the last whole
-    day of the data interval. Manual runs may have no data interval at all."""
+def as_of_for_run(
+    explicit: str | None, data_interval_end: dt.datetime | None, today: dt.date
+) -> tuple[dt.date, str]:
+    """The export date an Airflow run loads, and why: the `as_of` param when given, else the
+    last whole day of the data interval; a run with neither (a manual run may have no data
+    interval) takes the latest complete day, the day before `today` (UTC)."""
     if explicit:
-        return parse_date(explicit)
-    if data_interval_end is None:
-        raise LoyaltyError("this run has no data interval: trigger it with an as_of param")
-    return as_of_from_interval_end(data_interval_end)
+        return parse_date(explicit), "the as_of param"
+    if data_interval_end is not None:
+        return as_of_from_interval_end(data_interval_end), "the last whole day of the interval"
+    return today - dt.timedelta(days=1), "no as_of param: the latest complete day"
 
 
 def parse_date(text: str) -> dt.date:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines import storage
 from pipelines.config import Layout
 from pipelines.errors import MissingInputError
 
@@ -37,6 +37,7 @@ KEEP_RELEASES = 3
 @dataclass(frozen=True)
 class Release:
     name: str
+    as_of: dt.date
     path: Path
     tables: dict[str, int]  # schema.table -> rows
 
@@ -59,13 +60,13 @@ def publish(layout: Layout, as_of: dt.date) -> Release:
     except BaseException:
         shutil.rmtree(staging_dir, ignore_errors=True)
         raise
-    _fsync_directory(releases)
-    _point(layout.warehouse_dir / "current", Path("releases") / name)
+    storage.fsync(releases)
+    storage.point(layout.warehouse_dir / "current", Path("releases") / name)
     _ensure_link(layout.warehouse_db, Path("current") / DATABASE_FILE)
     _ensure_link(layout.warehouse_parquet, Path("current") / "parquet")
     _prune(releases, keep=KEEP_RELEASES)
     log.info("published release %s: %d tables", name, len(tables))
-    return Release(name, releases / name, tables)
+    return Release(name, as_of, releases / name, tables)
 
 
 def _write_release(layout: Layout, directory: Path, as_of: dt.date, name: str) -> dict[str, int]:
@@ -90,7 +91,7 @@ def _write_release(layout: Layout, directory: Path, as_of: dt.date, name: str) -
         for table in tables:
             connection.table(table).write_parquet(str(directory / "parquet" / f"{table}.parquet"))
         connection.execute("checkpoint")
-    _fsync_file(database)
+    storage.fsync(database)
     return tables
 
 
@@ -124,17 +125,9 @@ def _record_release(
     tables["ops.releases"] = connection.sql("select count(*) from ops.releases").fetchall()[0][0]
 
 
-def _point(link: Path, target: Path) -> None:
-    """Make `link` point at `target` in one atomic rename."""
-    temporary = link.with_name(f".{link.name}.{uuid.uuid4().hex}")
-    temporary.symlink_to(target)
-    temporary.replace(link)
-    _fsync_directory(link.parent)
-
-
 def _ensure_link(link: Path, target: Path) -> None:
     if not (link.is_symlink() and link.readlink() == target):
-        _point(link, target)
+        storage.point(link, target)
 
 
 def _prune(releases: Path, keep: int) -> None:
@@ -149,15 +142,3 @@ def _prune(releases: Path, keep: int) -> None:
             shutil.rmtree(path, ignore_errors=True)
     for partial in releases.glob(".*.partial"):
         shutil.rmtree(partial, ignore_errors=True)
-
-
-def _fsync_file(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _fsync_directory(path: Path) -> None:
-    _fsync_file(path)

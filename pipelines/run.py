@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines import clv, models, quality, storage
+from pipelines import backfills, clv, deliveries, models, quality, snapshots, storage
 from pipelines import extract as extract_stage
 from pipelines.config import CLI_COMPONENTS, SOURCES, SURVEY_DRIVERS, Settings
 from pipelines.errors import MissingInputError
@@ -38,7 +38,23 @@ from pipelines.transform import comments, facts, staging
 
 log = logging.getLogger(__name__)
 
-FACT_TABLES = ("customers", "orders", "survey_responses", "customer_month", "comment_terms")
+# Each table is written sorted by its key: the same rows in the same order whichever way
+# they were computed (all deliveries at once, or merged), so every floating-point sum
+# downstream adds in the same order and a re-run publishes identical numbers.
+STAGING_KEYS = {
+    "customers": ("customer_id",),
+    "orders": ("order_id",),
+    "held_orders": ("order_id", "_export_date", "_source_row"),
+    "survey_responses": ("response_id",),
+}
+FACT_KEYS = {
+    "orders": ("order_id",),
+    "customers": ("customer_id",),
+    "survey_responses": ("response_id",),
+    "customer_month": ("customer_id", "period_month"),
+    "comment_terms": ("response_id", "term_key"),
+}
+FACT_TABLES = tuple(FACT_KEYS)
 # Export dates extracted in one pass by a backfill: large enough to amortise Polars'
 # per-call cost, small enough that a month of a large workload fits in memory.
 BACKFILL_BATCH_DAYS = 31
@@ -52,34 +68,127 @@ def timed(stage: str, as_of: dt.date) -> Iterator[None]:
     log.info("%s %s: done in %.1fs", stage, as_of, time.perf_counter() - started)
 
 
-def extract(settings: Settings, as_of: dt.date) -> list[extract_stage.LoadResult]:
-    """Load the exports delivered on `as_of` into the raw layer (and quarantine)."""
-    with timed("extract", as_of):
-        return extract_stage.extract(settings, [as_of])
+def extract(settings: Settings, export_date: dt.date) -> list[extract_stage.LoadResult]:
+    """Load the exports delivered on `export_date` into the raw layer (and quarantine).
+
+    The date is not accepted for building until the raw gate has judged this load.
+    """
+    with timed("extract", export_date):
+        deliveries.withdraw(settings.paths, [export_date])
+        return extract_stage.extract(settings, [export_date])
 
 
-def gate_raw(settings: Settings, as_of: dt.date) -> quality.GateReport:
-    """Judge the deliveries of `as_of` before anything is built from them."""
-    with timed("gate_raw", as_of):
-        return quality.gate_raw(settings, [as_of])
+def gate_raw(settings: Settings, export_date: dt.date) -> dt.date:
+    """Judge the deliveries of `export_date`; on success accept them. Returns the as-of
+    date to build: the newest accepted delivery (`build_as_of`)."""
+    with timed("gate_raw", export_date):
+        quality.gate_raw(settings, [export_date])
+        deliveries.accept(settings.paths, [export_date])
+    return build_as_of(settings, export_date)
 
 
-def stage(settings: Settings, as_of: dt.date) -> dict[str, int]:
-    """Current state of each entity from every raw delivery up to `as_of`."""
+def build_as_of(settings: Settings, export_date: dt.date) -> dt.date:
+    """The warehouse shows every accepted delivery: a run for an old date (re-run, or out
+    of order) rebuilds as of the newest one, so the order in which dates run does not
+    change what is published."""
+    newest = deliveries.newest(settings.paths)
+    if newest is not None and newest > export_date:
+        log.info("%s is not the newest accepted delivery: building as of %s", export_date, newest)
+        return newest
+    return export_date
+
+
+def stage(settings: Settings, as_of: dt.date, full_refresh: bool = False) -> dict[str, int]:
+    """Current state of each entity from every accepted delivery up to `as_of`.
+
+    The current staging snapshot is reused when it can be: only deliveries newer than it
+    are read and merged (`snapshots.newer_deliveries`). `full_refresh` stages everything.
+    """
     paths = settings.paths
-    raw = {
-        source: storage.scan_partitions(paths.raw_dir(source), as_of, f"raw {source}")
-        for source in SOURCES
-    }
+    accepted = deliveries.accepted(paths, as_of)
+    if not accepted:
+        raise MissingInputError(
+            f"no delivery on or before {as_of} has passed the raw gate: run `loyalty run` "
+            "or `loyalty backfill` for those dates first"
+        )
+    newer = (
+        None
+        if full_refresh
+        else snapshots.newer_deliveries(snapshots.current_deliveries(paths), accepted)
+    )
+    with timed("stage", as_of):
+        if newer is None:
+            log.info("staging every accepted delivery (%d)", len(accepted))
+            tables = _stage_all(settings, list(accepted))
+        else:
+            log.info("staging %d newer deliveries into the current snapshot", len(newer))
+            tables = _stage_newer(settings, newer)
+        return snapshots.commit(paths, _sorted(tables, STAGING_KEYS), accepted)
+
+
+def _stage_all(settings: Settings, days: list[dt.date]) -> dict[str, pl.LazyFrame | Path]:
+    raw = {source: _raw(settings, source, days) for source in SOURCES}
     orders, held_orders = staging.split_by_known_customer(raw["orders"], raw["customers"])
-    frames = {
+    return {
         "customers": staging.stage_customers(raw["customers"]),
         "orders": staging.stage_orders(orders, settings.fx_rates),
         "held_orders": held_orders,
         "survey_responses": staging.stage_survey_responses(raw["survey_responses"]),
     }
-    with timed("stage", as_of):
-        return _write_all(frames, paths.staging)
+
+
+def _stage_newer(settings: Settings, days: list[dt.date]) -> dict[str, pl.LazyFrame | Path]:
+    """The current snapshot with the deliveries of `days` merged in; a table they do not
+    change is linked into the new snapshot as it is."""
+    paths = settings.paths
+    current = {table: snapshots.table(paths, table) for table in STAGING_KEYS}
+    raw = {
+        source: storage.scan_dates(paths.raw_dir(source), days) if days else None
+        for source in SOURCES
+    }
+    tables: dict[str, pl.LazyFrame | Path] = dict(current)
+    customers = pl.scan_parquet(current["customers"])
+    if raw["customers"] is not None:
+        customers = staging.merge_latest(
+            customers, staging.stage_customers(raw["customers"]), "customer_id"
+        )
+        tables["customers"] = customers
+    if raw["orders"] is not None or raw["customers"] is not None:
+        # Held orders wait for their customer: try them again with the new deliveries.
+        pending = pl.scan_parquet(current["held_orders"]).drop(staging.HELD_REASON_COLUMN)
+        if raw["orders"] is not None:
+            pending = pl.concat([pending, raw["orders"]], how="diagonal_relaxed")
+        orders, tables["held_orders"] = staging.split_by_known_customer(pending, customers)
+        tables["orders"] = staging.merge_latest(
+            pl.scan_parquet(current["orders"]),
+            staging.stage_orders(orders, settings.fx_rates),
+            "order_id",
+        )
+    if raw["survey_responses"] is not None:
+        tables["survey_responses"] = staging.merge_latest(
+            pl.scan_parquet(current["survey_responses"]),
+            staging.stage_survey_responses(raw["survey_responses"]),
+            "response_id",
+        )
+    return tables
+
+
+def _sorted(
+    tables: dict[str, pl.LazyFrame | Path], keys: dict[str, tuple[str, ...]]
+) -> dict[str, pl.LazyFrame | Path]:
+    return {
+        name: table if isinstance(table, Path) else table.sort(keys[name])
+        for name, table in tables.items()
+    }
+
+
+def _raw(settings: Settings, source: str, days: list[dt.date]) -> pl.LazyFrame:
+    frame = storage.scan_dates(settings.paths.raw_dir(source), days)
+    if frame is None:
+        raise MissingInputError(
+            f"no raw {source} for the accepted deliveries {days[0]}..{days[-1]}"
+        )
+    return frame
 
 
 def build_facts(settings: Settings, as_of: dt.date) -> dict[str, int]:
@@ -111,7 +220,7 @@ def build_facts(settings: Settings, as_of: dt.date) -> dict[str, int]:
     counts: dict[str, int] = {}
     with timed("facts", as_of):
         for name, build in steps:
-            counts |= _write_all({name: build()}, paths.facts)
+            counts |= _write_all(_sorted({name: build()}, FACT_KEYS), paths.facts)
     return counts
 
 
@@ -176,16 +285,16 @@ def publish(settings: Settings, as_of: dt.date) -> Release:
         return publish_release(settings.paths, as_of)
 
 
-def run_all(settings: Settings, as_of: dt.date) -> Release:
+def run_all(settings: Settings, export_date: dt.date, full_refresh: bool = False) -> Release:
     """The nightly run: load the day's exports, judge them, rebuild, publish."""
-    extract(settings, as_of)
-    gate_raw(settings, as_of)
-    return rebuild(settings, as_of)
+    extract(settings, export_date)
+    as_of = gate_raw(settings, export_date)
+    return rebuild(settings, as_of, full_refresh)
 
 
-def rebuild(settings: Settings, as_of: dt.date) -> Release:
-    """Everything after extract, from what the raw layer holds up to `as_of`."""
-    stage(settings, as_of)
+def rebuild(settings: Settings, as_of: dt.date, full_refresh: bool = False) -> Release:
+    """Everything after the raw gate, from the deliveries accepted up to `as_of`."""
+    stage(settings, as_of, full_refresh)
     build_facts(settings, as_of)
     gate_facts(settings, as_of)
     build_clv(settings, as_of)
@@ -206,22 +315,34 @@ def backfill(
     start: dt.date,
     end: dt.date,
     on_progress: Callable[[BackfillProgress], None] = lambda _progress: None,
+    restart: bool = False,
 ) -> Release:
-    """Load every export date from `start` to `end`, gate the deliveries, then rebuild and
-    publish as of `end`.
+    """Load every export date from `start` to `end`, gate them, then rebuild and publish
+    as of the newest accepted delivery.
 
-    Rebuilding once, as of the last date, publishes exactly what day-by-day runs would
-    have published at the end: every stage after extract recomputes from the raw layer.
+    Rebuilding once publishes exactly what day-by-day runs would have published at the
+    end. Dates an earlier, interrupted run of the same backfill loaded are not loaded
+    again unless `restart` (`pipelines.backfills`); the gate judges the whole range.
     """
     days = date_range(start, end)
-    for first in range(0, len(days), BACKFILL_BATCH_DAYS):
-        batch = days[first : first + BACKFILL_BATCH_DAYS]
+    todo = days if restart else backfills.remaining(settings.paths, start, end)
+    if len(todo) < len(days):
+        log.info("resuming the backfill %s..%s: %d dates left to load", start, end, len(todo))
+    deliveries.withdraw(settings.paths, days)
+    done = len(days) - len(todo)
+    for first in range(0, len(todo), BACKFILL_BATCH_DAYS):
+        batch = todo[first : first + BACKFILL_BATCH_DAYS]
         extract_stage.extract(settings, batch)
-        on_progress(BackfillProgress(first + len(batch), len(days), batch[-1]))
+        backfills.record(settings.paths, start, end, batch[-1])
+        done += len(batch)
+        on_progress(BackfillProgress(done, len(days), batch[-1]))
     # One gate over every delivery: its cost is mostly per call, and it reads in chunks.
     with timed("gate_raw", end):
         quality.gate_raw(settings, days)
-    return rebuild(settings, end)
+    deliveries.accept(settings.paths, days)
+    release = rebuild(settings, build_as_of(settings, end))
+    backfills.finish(settings.paths)
+    return release
 
 
 @contextmanager

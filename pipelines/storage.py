@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -34,25 +36,47 @@ def write_partition(
 
 
 def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
+    with _replacing(path) as temporary:
         if isinstance(frame, pl.LazyFrame):
             frame.sink_parquet(temporary)
         else:
             frame.write_parquet(temporary)
-        _fsync(temporary)
+
+
+def write_text_atomic(text: str, path: Path) -> None:
+    with _replacing(path) as temporary:
+        temporary.write_text(text)
+
+
+@contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """A temporary file beside `path`, flushed and renamed onto it once written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        yield temporary
+        fsync(temporary)
         temporary.replace(path)
     finally:
         temporary.unlink(missing_ok=True)
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """Flush a file, or a directory's entries, to disk before it is pointed at."""
     descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def point(link: Path, target: Path) -> None:
+    """Make the symlink `link` point at `target` in one atomic rename: a reader sees the
+    old target or the new one, never neither."""
+    temporary = link.with_name(f".{link.name}.{uuid.uuid4().hex}")
+    temporary.symlink_to(target)
+    temporary.replace(link)
+    fsync(link.parent)
 
 
 def partition_dates(base: Path, key: str = "export_date") -> list[dt.date]:
@@ -75,6 +99,12 @@ def scan_partitions(base: Path, up_to: dt.date, what: str) -> pl.LazyFrame:
             f"`loyalty backfill` for those dates first"
         )
     return pl.scan_parquet(files)
+
+
+def scan_dates(base: Path, days: list[dt.date]) -> pl.LazyFrame | None:
+    """The partitions of `base` for `days` that exist; None when there is none."""
+    files = [path for path in (partition_path(base, day) for day in days) if path.is_file()]
+    return pl.scan_parquet(files) if files else None
 
 
 def read_table(path: Path, what: str) -> pl.LazyFrame:

@@ -19,12 +19,35 @@ if TYPE_CHECKING:
 # A fixed key for tests only: pseudonyms must be reproducible inside a test.
 TEST_PII_KEY = "5e" * 32
 
+# The PostgreSQL server the integration tests that need one use (a libpq DSN of a database
+# they may connect to; they create and drop databases of their own on that server).
+POSTGRES_DSN = os.environ.get(
+    "TEST_POSTGRES_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("LOYALTY_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The DSN of a reachable PostgreSQL server (TEST_POSTGRES_DSN). Without one the test
+    is skipped, except under CI=true, where a missing server is a failure, not a skip."""
+    import psycopg2
+
+    try:
+        psycopg2.connect(POSTGRES_DSN, connect_timeout=3).close()
+    except psycopg2.OperationalError as error:
+        first_line = (str(error).strip().splitlines() or ["unknown error"])[0]
+        reason = f"PostgreSQL not reachable ({POSTGRES_DSN}): {first_line}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return POSTGRES_DSN
 
 
 @pytest.fixture

@@ -7,7 +7,9 @@ per source (header only when nothing changed that day), as real deliveries do.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -109,3 +111,12 @@ def response(
         "updated_at": submitted_at,
         **fields,
     }
+
+
+def landing_digest(root: Path) -> str:
+    """One hash of every file under `root`, names included: equal landings, equal digests."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(root).as_posix().encode() + path.read_bytes())
+    return digest.hexdigest()

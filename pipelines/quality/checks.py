@@ -20,9 +20,6 @@ import polars as pl
 from pipelines import storage
 from pipelines.config import SOURCES, Settings
 
-# Fewest earlier deliveries a volume is compared with: a week, so a weekly rhythm shows.
-VOLUME_MIN_HISTORY = 7
-
 
 def delivery_checks(settings: Settings, export_dates: Sequence[dt.date]) -> pl.DataFrame:
     """One row per source and delivery of `export_dates`; grain: source, export_date."""
@@ -32,7 +29,11 @@ def delivery_checks(settings: Settings, export_dates: Sequence[dt.date]) -> pl.D
     trailing = (
         pl.col("rows_read")
         .shift(1)
-        .rolling_median(settings.volume_trailing_deliveries, min_samples=VOLUME_MIN_HISTORY)
+        # Judged once the window is full: the first days of a history (a business growing,
+        # a sample starting) would otherwise read as spikes.
+        .rolling_median(
+            settings.volume_trailing_deliveries, min_samples=settings.volume_trailing_deliveries
+        )
         .over("source")
     )
     on_disk = pl.concat(

@@ -7,21 +7,47 @@ import polars as pl
 # A later update wins; for the same update time, the later delivery; then the later row.
 VERSION_ORDER = ("updated_at", "_export_date", "_source_row")
 LINEAGE = ("_source_file", "_source_row", "_source_line", "_load_id")
+HELD_REASON_COLUMN = "_quarantine_reason"
 HELD_REASON = "customer_id not among the customers delivered up to the as-of date"
 
 
 def latest_version(raw: pl.LazyFrame, key: str) -> pl.LazyFrame:
-    """One row per `key`: its newest version. `_export_date` stays as the version's delivery."""
+    """One row per `key`: its newest version. `_export_date` stays as the version's delivery.
+
+    The winner is chosen on the key and the version order only, then picked out by its
+    place (delivery, row): grouping every column of every version would hold the whole
+    history in memory several times over (docs/performance.md).
+    """
+    place = ["_export_date", "_source_row"]  # unique per raw row
+    winners = raw.group_by(key).agg(pl.col(place).sort_by(list(VERSION_ORDER)).last())
     return (
-        raw.group_by(key)
-        .agg(pl.all().sort_by(list(VERSION_ORDER)).last())
+        raw.join(winners, on=[key, *place], how="semi")
         .drop(LINEAGE)
         .rename({"_export_date": "export_date"})
     )
 
 
+def merge_latest(current: pl.LazyFrame, newer: pl.LazyFrame, key: str) -> pl.LazyFrame:
+    """`current` (staged) with `newer` (staged from later deliveries only) merged in.
+
+    Equal to staging every delivery at once: between two versions of a key, the later
+    update wins, and on the same update time the later delivery, which is always `newer`'s.
+    Rows whose key `newer` does not touch are kept as they are.
+    """
+    touched = newer.select(key)
+    contenders = pl.concat(
+        [current.join(touched, on=key, how="semi"), newer], how="diagonal_relaxed"
+    )
+    winners = contenders.group_by(key).agg(pl.all().sort_by(["updated_at", "export_date"]).last())
+    columns = current.collect_schema().names()
+    return pl.concat(
+        [current.join(touched, on=key, how="anti"), winners.select(columns)],
+        how="vertical_relaxed",
+    )
+
+
 def split_by_known_customer(
-    raw_orders: pl.LazyFrame, raw_customers: pl.LazyFrame
+    raw_orders: pl.LazyFrame, customers: pl.LazyFrame
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """Orders of customers the CRM has delivered, and the others, held with a reason.
 
@@ -29,11 +55,11 @@ def split_by_known_customer(
     first run after the customer's delivery takes it in. Every raw version of a held order
     stays, with its lineage, so each raw row is either staged or held.
     """
-    known = raw_customers.select(pl.col("customer_id").unique())
+    known = customers.select(pl.col("customer_id").unique())
     return (
         raw_orders.join(known, on="customer_id", how="semi"),
         raw_orders.join(known, on="customer_id", how="anti").with_columns(
-            _quarantine_reason=pl.lit(HELD_REASON)
+            pl.lit(HELD_REASON).alias(HELD_REASON_COLUMN)
         ),
     )
 

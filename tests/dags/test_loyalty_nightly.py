@@ -34,6 +34,8 @@ STAGES = [
     "publish",
 ]
 GATES = {"gate_raw", "gate_facts", "gate_marts"}
+# Extract retries with backoff (an export may land late), a gate never, a build once.
+RETRIES = {"extract": 3, "publish": 2} | dict.fromkeys(GATES, 0)
 
 
 def _dag_facts(airflow_env: dict[str, str]) -> dict[str, object]:
@@ -48,7 +50,10 @@ print(json.dumps({{
     "tags": sorted(dag.tags),
     "max_active_runs": dag.max_active_runs,
     "timetable": type(dag.timetable).__name__,
+    "params": sorted(dag.params.keys()),
     "tasks": {{t.task_id: {{"owner": t.owner, "retries": t.retries,
+                          "timeout": t.execution_timeout.total_seconds(),
+                          "outlets": [a.name for a in t.outlets],
                           "downstream": sorted(t.downstream_task_ids)}} for t in dag.tasks}},
 }}))
 """
@@ -58,7 +63,9 @@ print(json.dumps({{
     return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def test_dag_parses_with_owner_retries_tags_and_one_writer(airflow_env: dict[str, str]) -> None:
+def test_dag_parses_with_owner_retries_timeouts_params_asset_and_one_writer(
+    airflow_env: dict[str, str],
+) -> None:
     facts = _dag_facts(airflow_env)
     assert facts["import_errors"] == {}
     assert facts["tags"] == ["loyalty", "warehouse"]
@@ -71,8 +78,12 @@ def test_dag_parses_with_owner_retries_tags_and_one_writer(airflow_env: dict[str
         assert following in tasks[stage]["downstream"]
     for task_id, task in tasks.items():
         assert task["owner"] == "data-engineering"
-        # A gate reads files a retry would not change: a refusal is final.
-        assert task["retries"] == (0 if task_id in GATES else 2), task_id
+        assert task["retries"] == RETRIES.get(task_id, 1), task_id
+        assert 0 < task["timeout"] <= 2 * 3600, task_id
+    assert facts["params"] == ["as_of", "full_refresh"]
+    # Downstream DAGs can be scheduled on the published warehouse.
+    assert tasks["publish"]["outlets"] == ["loyalty_warehouse"]
+    assert all(not task["outlets"] for task_id, task in tasks.items() if task_id != "publish")
 
 
 def test_parsing_the_dag_imports_nothing_heavy(airflow_env: dict[str, str]) -> None:

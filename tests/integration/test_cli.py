@@ -53,6 +53,16 @@ def test_generate_backfill_then_nightly_run(tmp_path: Path) -> None:
     assert [str(day) for (day,) in releases] == ["2025-02-27", "2025-02-28"]
     assert unbalanced == [(0,)]
 
+    # An old date run again after the newest: the warehouse stays as of the newest.
+    again = _loyalty(data, "run", "--date", "2025-02-27")
+    assert again.returncode == 0, again.stderr
+    assert "Loyalty warehouse as of 2025-02-28" in again.stdout
+    listed = _loyalty(data, "checksums")
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert any(line.endswith("  marts.nps_monthly") for line in lines)
+    assert not any(line.endswith("ops.releases") for line in lines)  # a record of runs
+
 
 def test_demo_runs_from_nothing(tmp_path: Path) -> None:
     data = tmp_path / "data"

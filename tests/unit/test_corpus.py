@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines import extract, run, storage
+from pipelines import deliveries, extract, run, storage
 from pipelines.config import Settings
 from pipelines.errors import ContractError
 from pipelines.sources import CONTRACTS
@@ -248,6 +248,7 @@ def test_an_order_for_an_unknown_customer_is_held_at_staging_until_the_customer_
     customers = settings.paths.landing_dir(DAY) / "customers.csv"
     shutil.copyfile(CORPUS / "utf8_bom.customers.csv", customers)  # C1 and C2
     extract.extract(settings, [DAY])
+    deliveries.accept(settings.paths, [DAY])  # as the raw gate would
     run.stage(settings, DAY)
     held = pl.read_parquet(settings.paths.held_orders)
     assert held.select("order_id", "_source_line", "_load_id").rows() == [
@@ -265,7 +266,8 @@ def test_an_order_for_an_unknown_customer_is_held_at_staging_until_the_customer_
         text.replace("C2,", "C404,").replace("2025-01-10T10:00:00Z\n", "2025-01-11T10:00:00Z\n")
     )
     extract.extract(settings, [next_day])
-    run.stage(settings, next_day)
+    deliveries.accept(settings.paths, [next_day])
+    run.stage(settings, next_day)  # merges the new day into the first day's snapshot
     assert pl.read_parquet(settings.paths.held_orders).height == 0
     staged = pl.read_parquet(settings.paths.staging / "orders.parquet")
     assert sorted(staged["order_id"]) == ["O1", "O2"]

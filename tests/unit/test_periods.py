@@ -48,12 +48,16 @@ def test_as_of_is_the_last_whole_utc_day_of_the_interval(
     assert as_of_from_interval_end(interval_end) == expected
 
 
-def test_a_manual_run_needs_a_date_when_it_has_no_interval() -> None:
-    assert as_of_for_run("2025-01-31", None) == dt.date(2025, 1, 31)
-    with pytest.raises(LoyaltyError, match="no data interval"):
-        as_of_for_run(None, None)
+def test_a_run_takes_its_param_else_its_interval_else_the_latest_complete_day() -> None:
+    today = dt.date(2025, 3, 10)
+    interval_end = dt.datetime(2025, 3, 9, 3, 0, tzinfo=dt.UTC)
+    assert as_of_for_run("2025-01-31", interval_end, today)[0] == dt.date(2025, 1, 31)
+    assert as_of_for_run(None, interval_end, today)[0] == dt.date(2025, 3, 8)
+    day, why = as_of_for_run(None, None, today)
+    assert day == dt.date(2025, 3, 9)
+    assert "latest complete day" in why
     with pytest.raises(LoyaltyError, match="not a date"):
-        as_of_for_run("31/01/2025", None)
+        as_of_for_run("31/01/2025", None, today)
 
 
 @pytest.mark.parametrize(

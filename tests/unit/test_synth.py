@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from pipelines.config import Layout, Settings
 from pipelines.synth import SynthConfig, generate
 from pipelines.synth.behaviour import TrueParameters, draw_customers, draw_purchases
 from pipelines.synth.truth import RETENTION_WINDOW_DAYS
+from tests.scenario import landing_digest
 
 CONFIG = SynthConfig(customers=2_000, months=3, seed=5)
 
@@ -25,13 +25,6 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> Layout:
     return layout
 
 
-def _digest(root: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.csv")):
-        digest.update(path.relative_to(root).as_posix().encode() + path.read_bytes())
-    return digest.hexdigest()
-
-
 def _all(layout: Layout, source: str) -> pl.DataFrame:
     return pl.read_csv(
         layout.landing / "*" / f"{source}.csv", infer_schema=False, include_file_paths="file"
@@ -41,10 +34,10 @@ def _all(layout: Layout, source: str) -> pl.DataFrame:
 def test_same_seed_same_bytes(landing: Layout, tmp_path: Path) -> None:
     again = Layout(tmp_path)
     generate(again, CONFIG)
-    assert _digest(again.landing) == _digest(landing.landing)
+    assert landing_digest(again.landing) == landing_digest(landing.landing)
     other = Layout(tmp_path / "other")
     generate(other, SynthConfig(customers=2_000, months=3, seed=6))
-    assert _digest(other.landing) != _digest(landing.landing)
+    assert landing_digest(other.landing) != landing_digest(landing.landing)
 
 
 def test_one_folder_per_export_date_with_every_source(landing: Layout) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from pathlib import Path
 
@@ -12,17 +11,10 @@ import pytest
 
 from pipelines.config import Layout
 from pipelines.synth import SynthConfig, generate
+from tests.scenario import landing_digest
 
 # 3 chunks of 700, 700 and 200 customers over two months.
 CHUNKED = SynthConfig(customers=1_600, months=2, seed=11, chunk_customers=700)
-
-
-def _digest(root: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if path.is_file():
-            digest.update(path.relative_to(root).as_posix().encode() + path.read_bytes())
-    return digest.hexdigest()
 
 
 def _all(layout: Layout, source: str) -> pl.DataFrame:
@@ -41,19 +33,19 @@ def test_one_chunk_is_what_the_generator_always_wrote(tmp_path: Path) -> None:
     # generator before it drew in chunks (commit 874d052): the demo's figures rest on it.
     layout = Layout(tmp_path)
     generate(layout, SynthConfig(customers=2_000, months=3, seed=5))
-    assert _digest(layout.landing) == ONE_CHUNK_DIGEST
+    assert landing_digest(layout.landing) == ONE_CHUNK_DIGEST
 
 
 def test_chunks_are_deterministic(chunked: Layout, tmp_path: Path) -> None:
     again = Layout(tmp_path)
     generate(again, CHUNKED)
-    assert _digest(again.landing) == _digest(chunked.landing)
+    assert landing_digest(again.landing) == landing_digest(chunked.landing)
 
 
 def test_chunk_size_changes_the_draws_not_the_shape(chunked: Layout, tmp_path: Path) -> None:
     whole = Layout(tmp_path)
     generate(whole, dataclasses.replace(CHUNKED, chunk_customers=1_600))
-    assert _digest(whole.landing) != _digest(chunked.landing)
+    assert landing_digest(whole.landing) != landing_digest(chunked.landing)
     assert sorted(p.name for p in whole.landing.iterdir()) == sorted(
         p.name for p in chunked.landing.iterdir()
     )
