@@ -10,11 +10,12 @@ releases, and the gates' verdicts (with their times, pages, and row counts that 
 run histories, so they grow with the number of runs). The CLV run histories keep one
 row per run; they are compared on the rows of the newest run only.
 
-Floating-point values are compared to 9 significant digits, and as zero below 1e-9: the
-CLV fits (Polars, in parallel) can differ in the last bits between two builds of the same
-data. The SQL models are bit-identical with the default of one DuckDB thread (inputs are
-written in a fixed order, `pipelines.run`); with more threads DuckDB adds in a varying
-order, and a sum that falls on a rounding tie at the 9th digit can show as a difference.
+Floating-point values are compared to 9 significant digits, and as zero below 1e-9.
+Two builds of the same data are not bit-identical: Polars' parallel group sums (facts,
+CLV) add in a varying order, and the CLV fits can stop an iteration earlier or later from
+that noise. Most of it is far below the 9th digit; a sum that falls on a rounding tie there
+(money with few decimals does) or a CLV parameter moved by about 1e-8 still shows as a
+difference. Money as decimals would make the sums exact (not done).
 """
 
 from __future__ import annotations

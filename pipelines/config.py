@@ -110,9 +110,9 @@ class Settings(BaseSettings):
         1_000_000, description="Rows handed to Great Expectations at a time (memory bound)."
     )
     # One thread by default: in parallel, DuckDB adds floating-point numbers in an order
-    # that varies from run to run, so a re-run could change the last digit of a sum.
+    # that varies from run to run, one more way for a re-run to change a sum's last digit.
     duckdb_threads: int | None = Field(
-        1, description="Threads for the SQL models; more is faster, not bit-reproducible."
+        1, description="Threads for the SQL models; more is faster, less reproducible."
     )
     duckdb_memory_limit: str | None = Field(None, description="e.g. '8GB'; DuckDB spills past it.")
 
