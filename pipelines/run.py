@@ -142,10 +142,7 @@ def _stage_newer(settings: Settings, days: list[dt.date]) -> dict[str, pl.LazyFr
     change is linked into the new snapshot as it is."""
     paths = settings.paths
     current = {table: snapshots.table(paths, table) for table in STAGING_KEYS}
-    raw = {
-        source: storage.scan_dates(paths.raw_dir(source), days) if days else None
-        for source in SOURCES
-    }
+    raw = {source: storage.scan_dates(paths.raw_dir(source), days) for source in SOURCES}
     tables: dict[str, pl.LazyFrame | Path] = dict(current)
     customers = pl.scan_parquet(current["customers"])
     if raw["customers"] is not None:
