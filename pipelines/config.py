@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     gate_chunk_rows: int = Field(
         1_000_000, description="Rows handed to Great Expectations at a time (memory bound)."
     )
+    sorted_write_rows: int = Field(
+        8_000_000,
+        description="Rows of a staging or facts table sorted in memory at a time; a larger "
+        "table is written in key ranges of about this size (memory bound).",
+    )
     # One thread by default: in parallel, DuckDB adds floating-point numbers in an order
     # that varies from run to run, one more way for a re-run to change a sum's last digit.
     duckdb_threads: int | None = Field(

@@ -123,7 +123,7 @@ def stage(settings: Settings, as_of: dt.date, full_refresh: bool = False) -> dic
         else:
             log.info("staging %d newer deliveries into the current snapshot", len(newer))
             tables = _stage_newer(settings, newer)
-        return snapshots.commit(paths, _sorted(tables, STAGING_KEYS), accepted)
+        return snapshots.commit(paths, tables, STAGING_KEYS, settings.sorted_write_rows, accepted)
 
 
 def _stage_all(settings: Settings, days: list[dt.date]) -> dict[str, pl.LazyFrame | Path]:
@@ -170,15 +170,6 @@ def _stage_newer(settings: Settings, days: list[dt.date]) -> dict[str, pl.LazyFr
     return tables
 
 
-def _sorted(
-    tables: dict[str, pl.LazyFrame | Path], keys: dict[str, tuple[str, ...]]
-) -> dict[str, pl.LazyFrame | Path]:
-    return {
-        name: table if isinstance(table, Path) else table.sort(keys[name])
-        for name, table in tables.items()
-    }
-
-
 def _raw(settings: Settings, source: str, days: list[dt.date]) -> pl.LazyFrame:
     frame = storage.scan_dates(settings.paths.raw_dir(source), days)
     if frame is None:
@@ -217,7 +208,10 @@ def build_facts(settings: Settings, as_of: dt.date) -> dict[str, int]:
     counts: dict[str, int] = {}
     with timed("facts", as_of):
         for name, build in steps:
-            counts |= _write_all(_sorted({name: build()}, FACT_KEYS), paths.facts)
+            path = paths.facts / f"{name}.parquet"
+            storage.write_parquet_sorted(build(), FACT_KEYS[name], path, settings.sorted_write_rows)
+            counts[name] = pl.scan_parquet(path).select(pl.len()).collect().item()
+            log.info("wrote %s: %d rows", path, counts[name])
     return counts
 
 
@@ -401,13 +395,3 @@ def _register_settings(connection: duckdb.DuckDBPyConnection, settings: Settings
     connection.executemany(
         "insert into settings.churn_windows values (?, ?)", list(settings.churn_windows.items())
     )
-
-
-def _write_all(frames: dict[str, pl.LazyFrame], directory: Path) -> dict[str, int]:
-    counts = {}
-    for name, frame in frames.items():
-        path = directory / f"{name}.parquet"
-        storage.write_parquet_atomic(frame, path)
-        counts[name] = pl.scan_parquet(path).select(pl.len()).collect().item()
-        log.info("wrote %s: %d rows", path, counts[name])
-    return counts

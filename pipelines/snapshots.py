@@ -61,10 +61,15 @@ def newer_deliveries(built_from: Deliveries | None, accepted: Deliveries) -> lis
 
 
 def commit(
-    layout: Layout, tables: dict[str, pl.LazyFrame | Path], deliveries: Deliveries
+    layout: Layout,
+    tables: dict[str, pl.LazyFrame | Path],
+    keys: dict[str, tuple[str, ...]],
+    batch_rows: int,
+    deliveries: Deliveries,
 ) -> dict[str, int]:
-    """Write a new snapshot (a Path is an unchanged table, linked, not copied), then make
-    it current. Returns the rows of each table."""
+    """Write a new snapshot (a Path is an unchanged table, linked, not copied; a frame is
+    written sorted by its `keys`, `batch_rows` at a time), then make it current. Returns
+    the rows of each table."""
     snapshot = layout.staging_snapshots / uuid.uuid4().hex
     snapshot.mkdir(parents=True)
     counts = {}
@@ -73,7 +78,7 @@ def commit(
         if isinstance(table, Path):
             os.link(table, path)
         else:
-            storage.write_parquet_atomic(table, path)
+            storage.write_parquet_sorted(table, keys[name], path, batch_rows)
         counts[name] = pl.scan_parquet(path).select(pl.len()).collect().item()
         log.info("staged %s: %d rows", name, counts[name])
     recorded = {day.isoformat(): acceptance for day, acceptance in deliveries.items()}

@@ -8,9 +8,11 @@ again replaces it: loads are idempotent.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import math
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -41,6 +43,56 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None
             frame.sink_parquet(temporary)
         else:
             frame.write_parquet(temporary)
+
+
+def write_parquet_sorted(
+    frame: pl.LazyFrame, by: Sequence[str], path: Path, batch_rows: int
+) -> None:
+    """`frame` sorted by `by`, computed and sorted one range of its first key at a time.
+
+    A filter on the key reaches the scans beneath the joins and group-bys keyed on it, so a
+    range reads and holds only its own rows: memory follows `batch_rows`, not the table.
+    The ranges are written in order and joined by a streaming copy, so the file is the one
+    sorting the whole table at once would write.
+    """
+    ranges = _key_ranges(frame, by[0], batch_rows)
+    with _replacing(path) as temporary:
+        if len(ranges) == 1:
+            frame.sort(by).collect().write_parquet(temporary)
+            return
+        parts = [temporary.with_name(f"{temporary.name}.{index}") for index in range(len(ranges))]
+        try:
+            for in_range, part in zip(ranges, parts, strict=True):
+                frame.filter(in_range).sort(by).collect().write_parquet(part)
+            pl.scan_parquet(parts).sink_parquet(temporary)
+        finally:
+            for part in parts:
+                part.unlink(missing_ok=True)
+
+
+# One key in about this many is read to place the range boundaries of a sorted write.
+KEY_SAMPLE_EVERY = 1024
+
+
+def _key_ranges(frame: pl.LazyFrame, key: str, batch_rows: int) -> list[pl.Expr]:
+    """Filters that split `frame` into ranges of `key` of about `batch_rows` rows each,
+    placed by a sample of the keys taken by their hash (a filter that reaches the scans
+    too). Nulls, sorted first, go with the first range."""
+    column = pl.col(key)
+    sample = (
+        (frame.select(column).filter(column.hash() % KEY_SAMPLE_EVERY == 0).collect()[key])
+        .drop_nulls()
+        .sort()
+    )
+    count = math.ceil(len(sample) * KEY_SAMPLE_EVERY / batch_rows)
+    if count <= 1:
+        return [pl.lit(True)]
+    cuts = sorted(set(sample.gather([len(sample) * index // count for index in range(1, count)])))
+    return (
+        [column.is_null() | (column < cuts[0])]
+        + [(column >= low) & (column < high) for low, high in itertools.pairwise(cuts)]
+        + [column >= cuts[-1]]
+    )
 
 
 def write_text_atomic(text: str, path: Path) -> None:

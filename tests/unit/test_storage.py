@@ -1,0 +1,55 @@
+"""Sorted writes in key ranges: the same file as one sort, whatever the number of ranges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from pipelines import storage
+
+
+def versions(directory: Path) -> pl.LazyFrame:
+    """3,000 versions of 1,000 keys (one null key) behind a group-by and a semi-join on
+    the key, as staging builds its tables."""
+    raw = pl.DataFrame(
+        {
+            "key": [None if i == 7 else f"K{i % 1000:05d}" for i in range(3000)],
+            "version": [i // 1000 for i in range(3000)],
+            "amount": [i * 0.5 for i in range(3000)],
+        }
+    )
+    raw.write_parquet(directory / "raw.parquet")
+    scan = pl.scan_parquet(directory / "raw.parquet")
+    newest = scan.group_by("key").agg(pl.col("version").max())
+    return scan.join(newest, on=["key", "version"], how="semi", nulls_equal=True)
+
+
+@pytest.mark.parametrize("batch_rows", [10_000, 300, 1])
+def test_a_sorted_write_in_ranges_is_one_sort(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_rows: int
+) -> None:
+    # Every key sampled, so 300 rows per batch is 1,000 / 300 -> 4 ranges, and 1 row per
+    # batch one range per key.
+    monkeypatch.setattr(storage, "KEY_SAMPLE_EVERY", 1)
+    frame = versions(tmp_path)
+    path = tmp_path / "sorted.parquet"
+
+    storage.write_parquet_sorted(frame, ["key"], path, batch_rows)
+
+    expected = frame.sort("key").collect()
+    assert expected.height == 1001  # 1,000 keys at their newest version, and the null key
+    assert_frame_equal(pl.read_parquet(path), expected)
+    assert not list(tmp_path.glob(".*"))  # no temporary part left behind
+
+
+def test_ranges_are_placed_by_the_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(storage, "KEY_SAMPLE_EVERY", 1)
+    frame = pl.LazyFrame({"key": [f"K{i:03d}" for i in range(100)]})
+
+    ranges = storage._key_ranges(frame, "key", 25)
+
+    sizes = [frame.filter(in_range).collect().height for in_range in ranges]
+    assert sizes == [25, 25, 25, 25]
