@@ -237,6 +237,11 @@ class Layout:
         return self.root / "quality"
 
     @property
+    def scratch(self) -> Path:
+        """Temporary files of a step (a gate's chunks), removed by the step that made them."""
+        return self.root / "tmp"
+
+    @property
     def staging(self) -> Path:
         """A symlink to the current staging snapshot, swapped atomically by each run."""
         return self.root / "staging"

@@ -225,7 +225,7 @@ def _validate(
     parameters: dict[str, object],
 ) -> SuiteResult:
     try:
-        count, parts = chunks(table, suite, settings.gate_chunk_rows)
+        count, parts = chunks(table, suite, settings.gate_chunk_rows, settings.paths.scratch)
     except (duckdb.Error, pl.exceptions.PolarsError, OSError) as error:
         return _unreadable(suite, f"{table.described_as}: {str(error).splitlines()[0]}")
     if count > 1:

@@ -5,14 +5,18 @@ table of the build database), keeps only the columns the suite names, computes i
 derived columns (SQL expressions, read by `pl.sql_expr`) and hands it over
 `gate_chunk_rows` rows at a time. A table that needs several chunks is split on the hash
 of its first grain column, so every row of one customer (say) lands in the same chunk and
-a uniqueness check on the grain stays exact. Memory is bounded by the chunk, not the table.
+a uniqueness check on the grain stays exact; it is read once, split into files by chunk.
+Memory is bounded by the chunk, not the table.
 """
 
 from __future__ import annotations
 
 import math
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -31,9 +35,15 @@ class Table:
     described_as: str  # where it lies, for messages
 
 
-def chunks(table: Table, suite: Suite, chunk_rows: int) -> tuple[int, Iterator[pd.DataFrame]]:
+def chunks(
+    table: Table, suite: Suite, chunk_rows: int, scratch: Path
+) -> tuple[int, Iterator[pd.DataFrame]]:
     """The number of chunks, and the chunks: the suite's columns that the table has (GX
     reports the others as missing) and its derived columns.
+
+    A table of several chunks is read once and split into files under `scratch` (removed
+    once the chunks are consumed): filtering the table once per chunk would read it as
+    many times, a cost growing with the square of its rows.
 
     Raises a Polars error here, not half way through the chunks, if the table cannot be
     read or a derived column cannot be computed.
@@ -43,17 +53,36 @@ def chunks(table: Table, suite: Suite, chunk_rows: int) -> tuple[int, Iterator[p
     derived = [pl.sql_expr(sql).alias(name) for name, sql in suite.derived_columns.items()]
     rows = frame.select(pl.len()).collect().item()
     count = max(1, math.ceil(rows / chunk_rows))
-
-    def part(index: int) -> pd.DataFrame:
-        rows_of_part = frame
-        if count > 1:
-            rows_of_part = frame.filter(pl.col(suite.grain[0]).hash() % count == index)
-        selected = rows_of_part.select(*present, *derived).with_columns(
-            # UTC wall time without the zone: GX's pandas code trips over zoned timestamps
-            # (pandas deprecation warnings), and every timestamp here is UTC anyway.
-            cs.datetime(time_zone="*").dt.replace_time_zone(None)
+    # UTC wall time without the zone: GX's pandas code trips over zoned timestamps
+    # (pandas deprecation warnings), and every timestamp here is UTC anyway.
+    naive = cs.datetime(time_zone="*").dt.replace_time_zone(None)
+    if count == 1:
+        return count, iter(
+            [frame.select(*present, *derived).with_columns(naive).collect().to_pandas()]
         )
-        return selected.collect().to_pandas()
+    split = frame.select(
+        *present, *derived, _chunk=pl.col(suite.grain[0]).hash() % count
+    ).with_columns(naive)
+    schema = split.drop("_chunk").collect_schema()
+    scratch.mkdir(parents=True, exist_ok=True)
+    directory = Path(tempfile.mkdtemp(prefix=f"{table.name}-", dir=scratch))
+    try:
+        split.sink_parquet(pl.PartitionBy(directory, key="_chunk", include_key=False), mkdir=True)
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return count, _read_chunks(directory, count, schema)
 
-    frame.select(*present, *derived).collect_schema()
-    return count, (part(index) for index in range(count))
+
+def _read_chunks(directory: Path, count: int, schema: pl.Schema) -> Iterator[pd.DataFrame]:
+    try:
+        for index in range(count):
+            files = sorted((directory / f"_chunk={index}").glob("*.parquet"))
+            part = (
+                pl.scan_parquet(files, hive_partitioning=False)
+                if files
+                else pl.LazyFrame(schema=schema)
+            )
+            yield part.collect().to_pandas()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -224,7 +224,7 @@ def test_chunks_give_the_verdicts_of_one_pass_and_refuse_whole_table_expectation
     table = Table("facts.toy", frame.lazy, "a test frame")
     verdicts = {}
     for chunk_rows in (100, 3):
-        count, parts = chunks(table, suite, chunk_rows)
+        count, parts = chunks(table, suite, chunk_rows, tmp_path / "scratch")
         validator = Validator(settings.paths.quality, f"facts_{DAY}", f"{chunk_rows} rows a chunk")
         result = validator.validate(suite, parts, suite_parameters(settings))
         verdicts[count] = [(o.success, o.failed_rows, o.problem) for o in result.outcomes]
@@ -237,6 +237,7 @@ def test_chunks_give_the_verdicts_of_one_pass_and_refuse_whole_table_expectation
     assert verdicts[4][:2] == verdicts[1][:2]
     assert verdicts[4][2][0] is False
     assert "judges the whole table, which is checked in 4 chunks" in str(verdicts[4][2][2])
+    assert not list((tmp_path / "scratch").iterdir())  # the split chunks are removed
 
 
 def test_results_and_pages_older_than_the_history_are_forgotten(shop_copy: Settings) -> None:
