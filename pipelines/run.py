@@ -116,6 +116,9 @@ def stage(settings: Settings, as_of: dt.date, full_refresh: bool = False) -> dic
         if full_refresh
         else snapshots.newer_deliveries(snapshots.current_deliveries(paths), accepted)
     )
+    if newer == []:
+        log.info("staging is current: no accepted delivery is newer than its snapshot")
+        return snapshots.row_counts(paths, STAGING_KEYS)
     with timed("stage", as_of):
         if newer is None:
             log.info("staging every accepted delivery (%d)", len(accepted))

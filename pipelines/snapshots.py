@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
@@ -79,7 +80,7 @@ def commit(
             os.link(table, path)
         else:
             storage.write_parquet_sorted(table, keys[name], path, batch_rows)
-        counts[name] = pl.scan_parquet(path).select(pl.len()).collect().item()
+        counts[name] = _rows(path)
         log.info("staged %s: %d rows", name, counts[name])
     recorded = {day.isoformat(): acceptance for day, acceptance in deliveries.items()}
     storage.write_text_atomic(json.dumps({"deliveries": recorded}, indent=1), snapshot / MANIFEST)
@@ -95,6 +96,15 @@ def table(layout: Layout, name: str) -> Path:
     """The file of a table in the current snapshot (through the symlink, resolved, so a
     new snapshot can link it)."""
     return (layout.staging / f"{name}.parquet").resolve()
+
+
+def row_counts(layout: Layout, names: Iterable[str]) -> dict[str, int]:
+    """The rows of each table of the current snapshot."""
+    return {name: _rows(table(layout, name)) for name in names}
+
+
+def _rows(path: Path) -> int:
+    return pl.scan_parquet(path).select(pl.len()).collect().item()
 
 
 def clear(layout: Layout) -> None:

@@ -83,6 +83,10 @@ def test_a_nightly_run_merges_only_the_new_day_and_equals_a_full_refresh(
     assert not before.parent.exists()  # the previous one removed once replaced
     staged, published = _staged(settings), _published(settings)
 
+    run.rebuild(settings, days[0])  # nothing newer to stage: the snapshot stays
+    assert (settings.paths.staging / "manifest.json").resolve() == after
+    assert _published(settings) == published
+
     run.rebuild(settings, days[0], full_refresh=True)
     for table, frame in _staged(settings).items():
         assert frame.equals(staged[table]), table

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -205,3 +206,12 @@ def test_loading_the_same_delivery_twice_writes_identical_partitions(settings: S
     first = _raw(settings, "orders")
     _load(settings, rows)
     assert _raw(settings, "orders").equals(first)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a,b,c\n1,2,3\n\n4,5\n6,7,8,9\n", "a,b\n1,2", "a,b\n\n\n , \n", "a\n"],
+)
+def test_unquoted_records_are_counted_as_the_csv_reader_counts_them(text: str) -> None:
+    path = Path("orders.csv")
+    assert extract._unquoted_csv_records(text) == extract._quoted_csv_records(path, text)
