@@ -178,6 +178,7 @@ class Bench:
 
     def run(self) -> dict[str, object]:
         workload, days = self.workload, self.workload.days
+        code = code_version()  # before the run: the tree may change while it runs
         first, before_last, last = days[0], days[-2], days[-1]
         generation = self.generate()
         self.clear_pipeline_layers()
@@ -218,6 +219,7 @@ class Bench:
             "nightly": [measured.as_dict() for measured in nightly],
             "clv_vs_lifetimes": clv,
             "machine": machine(),
+            "code": code,
         }
 
     def clv_against_lifetimes(self, as_of: dt.date) -> dict[str, object]:
@@ -245,6 +247,17 @@ def stopped(task: Measured) -> bool:
     """The task did not run to its end (it crashed or met the deadline). A gate that refused
     a load did: it reports `gate_refused`, and the benchmark goes on to measure the rest."""
     return bool({"failed", "timed_out"} & task.figures.keys())
+
+
+def code_version() -> dict[str, object]:
+    """The commit measured, and whether the working tree differed from it."""
+
+    def git(*arguments: str) -> str:
+        return subprocess.run(
+            ["git", *arguments], cwd=REPO, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    return {"commit": git("rev-parse", "HEAD"), "modified": bool(git("status", "--porcelain"))}
 
 
 def machine() -> dict[str, object]:

@@ -333,12 +333,20 @@ def render(results: dict[str, dict], sources: dict[str, str]) -> str:
             f"{result['workload']['history']['first']} to "
             f"{result['workload']['history']['last']}, nightly "
             f"{result['workload']['nightly_date']}; {machine.get('cpus')} CPUs, "
-            f"{machine.get('memory_gb')} GB.",
+            f"{machine.get('memory_gb')} GB.{code_note(result)}",
             "",
             stage_table(result),
         ]
     parts += ["", END]
     return "\n".join(parts)
+
+
+def code_note(result: dict) -> str:
+    """The commit measured (results written before it was recorded have none)."""
+    code = result.get("code")
+    if not code:
+        return ""
+    return f" Code: {code['commit'][:7]}{' with local changes' if code['modified'] else ''}."
 
 
 def latest(results_dir: Path) -> dict[str, tuple[str, dict]]:
