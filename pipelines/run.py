@@ -149,8 +149,14 @@ def _stage_newer(settings: Settings, days: list[dt.date]) -> dict[str, pl.LazyFr
     tables: dict[str, pl.LazyFrame | Path] = dict(current)
     customers = pl.scan_parquet(current["customers"])
     if raw["customers"] is not None:
-        customers = staging.merge_latest(
-            customers, staging.stage_customers(raw["customers"]), "customer_id"
+        # Computed once, here: the orders below are split on these customers one key
+        # range at a time, and a lazy merge would be recomputed for every range.
+        customers = (
+            staging.merge_latest(
+                customers, staging.stage_customers(raw["customers"]), "customer_id"
+            )
+            .collect()
+            .lazy()
         )
         tables["customers"] = customers
     if raw["orders"] is not None or raw["customers"] is not None:

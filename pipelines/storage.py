@@ -58,12 +58,12 @@ def write_parquet_sorted(
     ranges = _key_ranges(frame, by[0], batch_rows)
     with _replacing(path) as temporary:
         if len(ranges) == 1:
-            frame.sort(by).collect().write_parquet(temporary)
+            frame.sort(by).sink_parquet(temporary)
             return
         parts = [temporary.with_name(f"{temporary.name}.{index}") for index in range(len(ranges))]
         try:
             for in_range, part in zip(ranges, parts, strict=True):
-                frame.filter(in_range).sort(by).collect().write_parquet(part)
+                frame.filter(in_range).sort(by).sink_parquet(part)
             pl.scan_parquet(parts).sink_parquet(temporary)
         finally:
             for part in parts:
