@@ -11,11 +11,12 @@ run histories, so they grow with the number of runs). The CLV run histories keep
 row per run; they are compared on the rows of the newest run only.
 
 Floating-point values are compared to 9 significant digits, and as zero below 1e-9.
-Two builds of the same data are not bit-identical: Polars' parallel group sums (facts,
-CLV) add in a varying order, and the CLV fits can stop an iteration earlier or later from
-that noise. Most of it is far below the 9th digit; a sum that falls on a rounding tie there
-(money with few decimals does) or a CLV parameter moved by about 1e-8 still shows as a
-difference. Money as decimals would make the sums exact (not done).
+Polars adds a group's floats in an order that varies from call to call, so the money sums
+of the facts and the CLV stage's revenue are summed in whole millionths, as integers
+(pipelines/transform/money.py): on the demo data a re-run of the same date now publishes
+the same checksum for every table (it changed 10 of 30 before). What is left can differ
+in the last bits only: floats Polars aggregates other than money (means of scores), and
+DuckDB's, which runs on one thread by default (LOYALTY_DUCKDB_THREADS) for that reason.
 """
 
 from __future__ import annotations

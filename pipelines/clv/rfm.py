@@ -16,15 +16,9 @@ import datetime as dt
 import polars as pl
 
 from pipelines.periods import cutoff
+from pipelines.transform.money import MICROS, micros
 
 RFM_COLUMNS = ("customer_id", "frequency", "recency_days", "tenure_days", "monetary_value")
-# Revenue is summed in whole millionths of the currency unit. Polars adds a group's floats
-# in an order that varies from call to call (measured on M: 26,172 of 16.6 million
-# customer-days differed in the last bit between two calls on the same file, one thread
-# or many), and a last-bit difference sends the Gamma-Gamma fit down another path.
-# Integers add exactly in any order (and so does their mean, exact in doubles below
-# 2^53), so the same purchases give the fits the same input on every run.
-MICROS = 1_000_000
 
 
 def purchase_days(purchases: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
@@ -36,7 +30,7 @@ def purchase_days(purchases: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
     return (
         purchases.filter(pl.col("ordered_at") < cutoff(as_of))
         .group_by("customer_id", purchase_day=pl.col("ordered_at").dt.date())
-        .agg(revenue_micros=(pl.col("net_amount") * MICROS).round().cast(pl.Int64).sum())
+        .agg(revenue_micros=micros(pl.col("net_amount")).sum())
     )
 
 
@@ -55,6 +49,8 @@ def rfm_summary(purchases: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
             frequency=(pl.len() - 1).cast(pl.Int64),
             recency_days=(day.max() - first_day).dt.total_days(),
             tenure_days=(pl.lit(as_of) - first_day).dt.total_days(),
+            # A mean of whole millionths, exact in doubles below 2**53: the same purchases
+            # give the fits the same input on every run (pipelines/transform/money.py).
             monetary_value=(pl.col("repeat_micros").mean() / MICROS).fill_null(0.0),
         )
         .sort("customer_id")

@@ -13,6 +13,7 @@ import polars as pl
 import polars.selectors as cs
 
 from pipelines.periods import cutoff, is_last_day_of_month, month_start
+from pipelines.transform.money import exact_sum
 
 AGE_BANDS: tuple[tuple[int, str], ...] = (
     (18, "under 18"),
@@ -67,7 +68,7 @@ def customer_facts(customers: pl.LazyFrame, orders: pl.LazyFrame, as_of: dt.date
             first_purchase_at=pl.col("ordered_at").min(),
             last_purchase_at=pl.col("ordered_at").max(),
             completed_orders=pl.len().cast(pl.Int64),
-            net_revenue=pl.col("net_amount").sum(),
+            net_revenue=exact_sum(pl.col("net_amount")),
         )
     )
     return (
@@ -167,7 +168,7 @@ def customer_month_facts(
         .group_by("customer_id", period_month="order_month")
         .agg(
             completed_orders=pl.len().cast(pl.Int64),
-            net_revenue=pl.col("net_amount").sum(),
+            net_revenue=exact_sum(pl.col("net_amount")),
             last_purchase_on=pl.col("ordered_on").max(),
         )
     )

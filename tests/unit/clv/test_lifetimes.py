@@ -66,7 +66,7 @@ def test_rfm_summary_equals_lifetimes(
     assert (joined["frequency"] == joined["frequency_lifetimes"]).all()
     assert (joined["recency_days"] == joined["recency"]).all()
     assert (joined["tenure_days"] == joined["T"]).all()
-    # Ours sums revenue in whole millionths (pipelines.clv.rfm.MICROS): each amount moves
+    # Ours sums revenue in whole millionths (pipelines.transform.money): each amount moves
     # by at most half a millionth, a day's revenue by that times its purchases, and a
     # mean of days by no more than its largest day does.
     per_day = purchases.group_by("customer_id", pl.col("ordered_at").dt.date()).len()
