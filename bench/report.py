@@ -63,12 +63,16 @@ def summary(result: dict) -> dict[str, float]:
         "full_over_baseline": full / baseline,
         "peak_rss_gb": peak_mb / 1024,
         "seconds_per_million_orders": full / orders_m,
+        "cpu_seconds_per_million_orders": total(result["full"], "cpu_seconds") / orders_m,
         "peak_mb_per_million_orders": peak_mb / orders_m,
         "rows_per_second": landing_rows / full,
     }
     if complete(result["full"]) and complete(result["nightly"]):
         figures["nightly_seconds"] = nightly
         figures["nightly_over_full"] = nightly / full
+        figures["nightly_cpu_over_full"] = total(result["nightly"], "cpu_seconds") / total(
+            result["full"], "cpu_seconds"
+        )
     if not complete(result["full"]):
         figures["incomplete"] = 1.0
     generation = result.get("generation") or {}
@@ -183,6 +187,8 @@ NEEDS_FULL_RUN = {
     "peak RSS GB (any stage)",
     "full s per million orders",
     "peak MB per million orders",
+    "full CPU s",
+    "full CPU s per million orders",
 }
 
 
@@ -207,8 +213,12 @@ def summary_table(results: dict[str, dict]) -> str:
         ("**full / baseline**", optional("full_over_baseline", bold=True)),
         ("nightly s", optional("nightly_seconds")),
         ("**nightly / full**", optional("nightly_over_full", 3, bold=True)),
+        # CPU seconds: what a task costs whatever else the machine runs beside it.
+        ("full CPU s", optional("full_cpu_seconds")),
+        ("nightly / full, CPU s", optional("nightly_cpu_over_full", 3)),
         ("peak RSS GB (any stage)", optional("peak_rss_gb", 2)),
         ("full s per million orders", optional("seconds_per_million_orders")),
+        ("full CPU s per million orders", optional("cpu_seconds_per_million_orders")),
         ("peak MB per million orders", optional("peak_mb_per_million_orders", 0)),
         ("generation s", optional("generation_seconds")),
         ("generation peak RSS GB", optional("generation_peak_rss_gb", 2)),

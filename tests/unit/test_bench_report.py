@@ -49,6 +49,8 @@ def test_headline_ratios() -> None:
     assert figures["nightly_over_full"] == pytest.approx(0.1)  # (0.5 + 1.1) / 16
     assert figures["peak_rss_gb"] == pytest.approx(3_000 / 1024)
     assert figures["seconds_per_million_orders"] == 8.0  # 16 s / 2 million orders
+    assert figures["cpu_seconds_per_million_orders"] == 10.5  # (12 + 9) CPU s / 2 million
+    assert figures["nightly_cpu_over_full"] == pytest.approx(1.4 / 21)  # (0.4 + 1.0) / 21
     assert figures["lifetimes_over_ours"] == 25.0  # 50 / 2
     assert figures["generation_peak_rss_gb"] == 1.0
 
