@@ -51,7 +51,7 @@ def summary(result: dict) -> dict[str, float]:
     landing_rows = float(sum(rows.values()))
     orders_m = rows["orders"] / 1e6
     baseline = min(float(run["wall_seconds"]) for run in result["baseline"])
-    full = total(result["full"])
+    full, full_cpu = total(result["full"]), total(result["full"], "cpu_seconds")
     nightly = total(result["nightly"])
     peak_mb = max(peak(result["full"]), peak(result["nightly"]))
     figures: dict[str, float] = {
@@ -59,20 +59,18 @@ def summary(result: dict) -> dict[str, float]:
         "orders": float(rows["orders"]),
         "baseline_seconds": baseline,
         "full_seconds": full,
-        "full_cpu_seconds": total(result["full"], "cpu_seconds"),
+        "full_cpu_seconds": full_cpu,
         "full_over_baseline": full / baseline,
         "peak_rss_gb": peak_mb / 1024,
         "seconds_per_million_orders": full / orders_m,
-        "cpu_seconds_per_million_orders": total(result["full"], "cpu_seconds") / orders_m,
+        "cpu_seconds_per_million_orders": full_cpu / orders_m,
         "peak_mb_per_million_orders": peak_mb / orders_m,
         "rows_per_second": landing_rows / full,
     }
     if complete(result["full"]) and complete(result["nightly"]):
         figures["nightly_seconds"] = nightly
         figures["nightly_over_full"] = nightly / full
-        figures["nightly_cpu_over_full"] = total(result["nightly"], "cpu_seconds") / total(
-            result["full"], "cpu_seconds"
-        )
+        figures["nightly_cpu_over_full"] = total(result["nightly"], "cpu_seconds") / full_cpu
     if not complete(result["full"]):
         figures["incomplete"] = 1.0
     generation = result.get("generation") or {}

@@ -219,7 +219,7 @@ def build_facts(settings: Settings, as_of: dt.date) -> dict[str, int]:
         for name, build in steps:
             path = paths.facts / f"{name}.parquet"
             storage.write_parquet_sorted(build(), FACT_KEYS[name], path, settings.sorted_write_rows)
-            counts[name] = pl.scan_parquet(path).select(pl.len()).collect().item()
+            counts[name] = storage.row_count(path)
             log.info("wrote %s: %d rows", path, counts[name])
     return counts
 

@@ -80,7 +80,7 @@ def commit(
             os.link(table, path)
         else:
             storage.write_parquet_sorted(table, keys[name], path, batch_rows)
-        counts[name] = _rows(path)
+        counts[name] = storage.row_count(path)
         log.info("staged %s: %d rows", name, counts[name])
     recorded = {day.isoformat(): acceptance for day, acceptance in deliveries.items()}
     storage.write_text_atomic(json.dumps({"deliveries": recorded}, indent=1), snapshot / MANIFEST)
@@ -100,11 +100,7 @@ def table(layout: Layout, name: str) -> Path:
 
 def row_counts(layout: Layout, names: Iterable[str]) -> dict[str, int]:
     """The rows of each table of the current snapshot."""
-    return {name: _rows(table(layout, name)) for name in names}
-
-
-def _rows(path: Path) -> int:
-    return pl.scan_parquet(path).select(pl.len()).collect().item()
+    return {name: storage.row_count(table(layout, name)) for name in names}
 
 
 def clear(layout: Layout) -> None:

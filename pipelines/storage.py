@@ -70,6 +70,11 @@ def write_parquet_sorted(
                 part.unlink(missing_ok=True)
 
 
+def row_count(path: Path) -> int:
+    """Rows of a Parquet file, from its metadata."""
+    return pl.scan_parquet(path).select(pl.len()).collect().item()
+
+
 # One key in about this many is read to place the range boundaries of a sorted write.
 KEY_SAMPLE_EVERY = 1024
 
