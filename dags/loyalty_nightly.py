@@ -11,8 +11,11 @@ Wiring only: each task calls one stage function of `pipelines.run`; nothing heav
 imported when Airflow parses this file. Retries: extract retries with backoff (an export
 may land late); the builds retry once (a worker lost mid-step; each step is idempotent);
 the gates never (they read files a retry would not change, so a refused load stays
-refused until someone acts, see docs/runbook.md). One run at a time: the build database
-has one writer.
+refused until someone acts, see docs/runbook.md). One run at a time: `max_active_runs=1`
+for scheduled and manual runs; a backfill's runs are counted apart by Airflow, so each
+step also holds the pipeline's build lock, and a run whose inputs another run replaced
+in between skips its remaining tasks, saying which run publishes instead
+(`pipelines.build_lock`, `pipelines.lineage`).
 
 The PII key comes from `LOYALTY_PII_KEY` or, when that is unset, from the password of the
 Airflow connection `loyalty_pii_key`.
@@ -75,13 +78,29 @@ def _date(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
+def _step(name: str, as_of: str, **options: Any) -> Any:
+    """Call the stage `name` of `pipelines.run` as of `as_of`. When another run (a
+    backfill beside this one) has replaced this run's inputs since its earlier steps
+    built them, that run publishes them: this task and the rest of the run are skipped,
+    and the log says why (`pipelines.lineage`)."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from pipelines import run
+    from pipelines.errors import SupersededError
+
+    try:
+        return getattr(run, name)(_settings(), _date(as_of), **options)
+    except SupersededError as superseded:
+        raise AirflowSkipException(f"superseded: {superseded}") from superseded
+
+
 @dag(
     dag_id="loyalty_nightly",
     description="CRM and survey exports -> loyalty warehouse (retention, churn, CLV, NPS)",
     schedule=CronDataIntervalTimetable(f"0 {SCHEDULE_HOUR} * * *", timezone="UTC"),
     start_date=pendulum.datetime(2024, 11, 1, tz="UTC"),
     catchup=False,
-    max_active_runs=1,  # one writer for the build database
+    max_active_runs=1,  # one writer for the build database (backfills: the build lock)
     dagrun_timeout=dt.timedelta(hours=10),
     default_args=DEFAULT_ARGS,
     params={
@@ -124,51 +143,37 @@ def loyalty_nightly() -> None:
     @task
     def stage(as_of: str, params: dict[str, Any] | None = None) -> None:
         """Current state of each customer, order and response (newer deliveries merged)."""
-        from pipelines import run
-
-        run.stage(_settings(), _date(as_of), bool((params or {}).get("full_refresh")))
+        _step("stage", as_of, full_refresh=bool((params or {}).get("full_refresh")))
 
     @task
     def build_facts(as_of: str) -> None:
         """Customer x month facts."""
-        from pipelines import run
-
-        run.build_facts(_settings(), _date(as_of))
+        _step("build_facts", as_of)
 
     @task(**GATE)
     def gate_facts(as_of: str) -> None:
         """Great Expectations on the facts; accounting and integrity of the history."""
-        from pipelines import run
-
-        run.gate_facts(_settings(), _date(as_of))
+        _step("gate_facts", as_of)
 
     @task
     def build_clv(as_of: str) -> None:
         """Predictive CLV: BG/NBD and Gamma-Gamma fits, per-customer scores, backtest."""
-        from pipelines import run
-
-        run.build_clv(_settings(), _date(as_of))
+        _step("build_clv", as_of)
 
     @task
     def build_marts(as_of: str) -> None:
         """SQL models in the build database."""
-        from pipelines import run
-
-        run.build_marts(_settings(), _date(as_of))
+        _step("build_marts", as_of)
 
     @task(**GATE)
     def gate_marts(as_of: str) -> None:
         """Great Expectations on the marts; every gate's results into ops.gate_results."""
-        from pipelines import run
-
-        run.gate_marts(_settings(), _date(as_of))
+        _step("gate_marts", as_of)
 
     @task(retries=2, execution_timeout=dt.timedelta(minutes=30), outlets=[WAREHOUSE])
     def publish(as_of: str) -> str:
         """Swap the new warehouse release in; updates the loyalty_warehouse Asset."""
-        from pipelines import run
-
-        return run.publish(_settings(), _date(as_of)).name
+        return str(_step("publish", as_of).name)
 
     as_of = gate_raw(extract())
     chain(

@@ -15,3 +15,7 @@ class MissingInputError(LoyaltyError):
 
 class GateError(LoyaltyError):
     """A critical data-quality expectation failed: the run stops before publish."""
+
+
+class SupersededError(LoyaltyError):
+    """Another run changed this run's inputs after this run built them: that run publishes."""

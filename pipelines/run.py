@@ -22,10 +22,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines import backfills, clv, deliveries, models, quality, snapshots, storage
+from pipelines import backfills, clv, deliveries, lineage, models, quality, snapshots, storage
 from pipelines import extract as extract_stage
+from pipelines.build_lock import locked
 from pipelines.config import CLI_COMPONENTS, SOURCES, SURVEY_DRIVERS, Settings
-from pipelines.errors import MissingInputError
+from pipelines.errors import MissingInputError, SupersededError
 from pipelines.periods import (
     date_range,
     last_complete_month,
@@ -68,6 +69,7 @@ def timed(stage: str, as_of: dt.date) -> Iterator[None]:
     log.info("%s %s: done in %.1fs", stage, as_of, time.perf_counter() - started)
 
 
+@locked("extract")
 def extract(settings: Settings, export_date: dt.date) -> list[extract_stage.LoadResult]:
     """Load the exports delivered on `export_date` into the raw layer (and quarantine).
 
@@ -78,6 +80,7 @@ def extract(settings: Settings, export_date: dt.date) -> list[extract_stage.Load
         return extract_stage.extract(settings, [export_date])
 
 
+@locked("gate_raw")
 def gate_raw(settings: Settings, export_date: dt.date) -> dt.date:
     """Judge the deliveries of `export_date`; on success accept them. Returns the as-of
     date to build: the newest accepted delivery (`build_as_of`)."""
@@ -98,13 +101,16 @@ def build_as_of(settings: Settings, export_date: dt.date) -> dt.date:
     return export_date
 
 
+@locked("stage")
 def stage(settings: Settings, as_of: dt.date, full_refresh: bool = False) -> dict[str, int]:
-    """Current state of each entity from every accepted delivery up to `as_of`.
+    """Current state of each entity from every accepted delivery up to `as_of`, the
+    newest accepted delivery.
 
     The current staging snapshot is reused when it can be: only deliveries newer than it
     are read and merged (`snapshots.newer_deliveries`). `full_refresh` stages everything.
     """
     paths = settings.paths
+    lineage.require_newest_delivery(paths, as_of)
     accepted = deliveries.accepted(paths, as_of)
     if not accepted:
         raise MissingInputError(
@@ -188,9 +194,11 @@ def _raw(settings: Settings, source: str, days: list[dt.date]) -> pl.LazyFrame:
     return frame
 
 
+@locked("build_facts")
 def build_facts(settings: Settings, as_of: dt.date) -> dict[str, int]:
     """Conformed facts and the customer x month spine as of `as_of`, from staging."""
     paths = settings.paths
+    snapshot = lineage.require_current_staging(paths, as_of)
 
     def staged(table: str) -> pl.LazyFrame:
         return storage.read_table(paths.staging / f"{table}.parquet", f"staging table {table}")
@@ -215,25 +223,44 @@ def build_facts(settings: Settings, as_of: dt.date) -> dict[str, int]:
         ("comment_terms", lambda: comments.comment_terms(built("survey_responses"))),
     ]
     counts: dict[str, int] = {}
+    lineage.begin(paths.facts)
     with timed("facts", as_of):
         for name, build in steps:
             path = paths.facts / f"{name}.parquet"
             storage.write_parquet_sorted(build(), FACT_KEYS[name], path, settings.sorted_write_rows)
             counts[name] = storage.row_count(path)
             log.info("wrote %s: %d rows", path, counts[name])
+    lineage.finish(paths.facts, as_of, {"staging": snapshot})
     return counts
 
 
+@locked("gate_facts")
 def gate_facts(settings: Settings, as_of: dt.date) -> quality.GateReport:
+    """Judge the facts, and their accounting against the raw and staging layers they
+    were built from."""
+    built_facts = lineage.require(settings.paths.facts, "facts", as_of, gated=False)
+    if lineage.require_current_staging(settings.paths, as_of) != built_facts.inputs["staging"]:
+        raise SupersededError(
+            "another run staged the deliveries again after this run built its facts; that "
+            "run builds, judges and publishes them"
+        )
     with timed("gate_facts", as_of):
-        return quality.gate_facts(settings, as_of)
+        report = quality.gate_facts(settings, as_of)
+    lineage.mark_passed(settings.paths.facts, "facts", as_of)
+    return report
 
 
+@locked("build_clv")
 def build_clv(settings: Settings, as_of: dt.date) -> clv.ClvRun:
     """Predictive CLV (BG/NBD and Gamma-Gamma) as of `as_of`, from the order facts."""
-    orders = storage.read_table(settings.paths.facts / "orders.parquet", "facts table orders")
+    paths = settings.paths
+    built_facts = lineage.require(paths.facts, "facts", as_of, gated=True)
+    orders = storage.read_table(paths.facts / "orders.parquet", "facts table orders")
+    lineage.begin(paths.clv_customers.parent)
     with timed("clv", as_of):
-        return clv.build(settings, as_of, orders)
+        result = clv.build(settings, as_of, orders)
+    lineage.finish(paths.clv_customers.parent, as_of, {"facts": built_facts.id})
+    return result
 
 
 def model_parameters(settings: Settings, as_of: dt.date) -> dict[str, object]:
@@ -263,28 +290,55 @@ def survey_parameters(settings: Settings, as_of: dt.date) -> dict[str, object]:
     }
 
 
+@locked("build_marts")
 def build_marts(settings: Settings, as_of: dt.date) -> dict[str, int]:
-    """Run every SQL model in a fresh build database over the facts."""
+    """Run every SQL model in a fresh build database over the facts and the CLV output."""
     paths = settings.paths
-    paths.build_db.parent.mkdir(parents=True, exist_ok=True)
+    inputs = _judged_facts_and_their_clv(settings, as_of)
+    build = paths.build_db.parent
+    build.mkdir(parents=True, exist_ok=True)
+    lineage.begin(build)
     paths.build_db.unlink(missing_ok=True)  # a fresh build: no table of an old model lingers
     with timed("marts", as_of), connect(settings, str(paths.build_db)) as connection:
         register_inputs(connection, settings, as_of)
         _register_settings(connection, settings)
-        return models.run_models(connection, models.discover(), model_parameters(settings, as_of))
+        counts = models.run_models(connection, models.discover(), model_parameters(settings, as_of))
+    lineage.finish(build, as_of, inputs)
+    return counts
 
 
+def _judged_facts_and_their_clv(settings: Settings, as_of: dt.date) -> dict[str, str]:
+    paths = settings.paths
+    built_facts = lineage.require(paths.facts, "facts", as_of, gated=True)
+    built_clv = lineage.require(paths.clv_customers.parent, "CLV", as_of, gated=False)
+    if built_clv.inputs["facts"] != built_facts.id:
+        raise SupersededError(
+            "another run rebuilt the facts after this run's CLV step read them; that run "
+            "builds the CLV and the marts from them and publishes"
+        )
+    return {"facts": built_facts.id, "clv": built_clv.id}
+
+
+@locked("gate_marts")
 def gate_marts(settings: Settings, as_of: dt.date) -> quality.GateReport:
     """Judge the marts, and record every gate's results in the build database."""
+    build = settings.paths.build_db.parent
+    lineage.require(build, "the build database", as_of, gated=False)
     with timed("gate_marts", as_of):
-        return quality.gate_marts(settings, as_of)
+        report = quality.gate_marts(settings, as_of)
+    lineage.mark_passed(build, "the build database", as_of)
+    return report
 
 
+@locked("publish")
 def publish(settings: Settings, as_of: dt.date) -> Release:
+    """Publish the build database once the marts gate has passed it."""
+    lineage.require(settings.paths.build_db.parent, "the build database", as_of, gated=True)
     with timed("publish", as_of):
         return publish_release(settings.paths, as_of)
 
 
+@locked("run")
 def run_all(settings: Settings, export_date: dt.date, full_refresh: bool = False) -> Release:
     """The nightly run: load the day's exports, judge them, rebuild, publish."""
     extract(settings, export_date)
@@ -292,6 +346,7 @@ def run_all(settings: Settings, export_date: dt.date, full_refresh: bool = False
     return rebuild(settings, as_of, full_refresh)
 
 
+@locked("rebuild")
 def rebuild(settings: Settings, as_of: dt.date, full_refresh: bool = False) -> Release:
     """Everything after the raw gate, from the deliveries accepted up to `as_of`."""
     stage(settings, as_of, full_refresh)
@@ -310,6 +365,7 @@ class BackfillProgress:
     export_date: dt.date
 
 
+@locked("backfill")
 def backfill(
     settings: Settings,
     start: dt.date,

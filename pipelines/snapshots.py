@@ -42,6 +42,11 @@ def current_deliveries(layout: Layout) -> Deliveries | None:
     return {dt.date.fromisoformat(day): acceptance for day, acceptance in recorded.items()}
 
 
+def current_id(layout: Layout) -> str:
+    """The id of the current snapshot (its directory's name)."""
+    return layout.staging.resolve().name
+
+
 def newer_deliveries(built_from: Deliveries | None, accepted: Deliveries) -> list[dt.date] | None:
     """The accepted deliveries to merge into the snapshot built from `built_from`, or None
     when merging cannot equal staging everything again.

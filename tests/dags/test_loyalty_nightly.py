@@ -101,6 +101,37 @@ print(json.dumps(sorted(name for name in sys.modules if name.split(".")[0] in he
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
 
 
+def test_a_run_another_run_overtook_skips_its_remaining_tasks(
+    airflow_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A step that finds its inputs replaced by another run (`SupersededError`) ends as
+    skipped, not failed: Airflow skips the tasks after it, and the other run publishes.
+    The overtaking itself is tested in tests/integration/test_incremental_runs.py."""
+    script = f"""
+import json
+from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk.exceptions import AirflowSkipException
+from pipelines import run
+from pipelines.errors import SupersededError
+def overtaken(*args, **kwargs):
+    raise SupersededError("facts were rebuilt as of 2025-03-01 by another run")
+run.build_marts = overtaken
+task = DagBag({str(DAGS_FOLDER)!r}).get_dag("loyalty_nightly").get_task("build_marts")
+try:
+    task.python_callable(as_of="2025-02-28")
+    print(json.dumps("returned"))
+except AirflowSkipException as skipped:
+    print(json.dumps(str(skipped)))
+"""
+    env = airflow_env | {"LOYALTY_DATA_DIR": str(tmp_path), "LOYALTY_PII_KEY": TEST_PII_KEY}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, check=True, capture_output=True, text=True
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == (
+        "superseded: facts were rebuilt as of 2025-03-01 by another run"
+    )
+
+
 def _history_up_to_the_day_before(tmp_path: Path) -> Settings:
     """Two months of exports, loaded and published up to Feb 27; the DAG loads Feb 28."""
     settings = Settings(data_dir=tmp_path / "data", pii_key=TEST_PII_KEY)

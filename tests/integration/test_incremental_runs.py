@@ -1,10 +1,14 @@
-"""Nightly runs are incremental, idempotent and order-free: every published table is
-compared, by checksum, with the warehouse of the same dates run in order."""
+"""Nightly runs are incremental, idempotent and order-free, and two runs whose steps
+interleave (a backfill beside the nightly) publish what one after the other would: every
+published table is compared, by checksum, with the warehouse of the same dates run in order."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -12,12 +16,15 @@ import pytest
 
 from pipelines import checksums, run
 from pipelines.config import Settings
+from pipelines.errors import SupersededError
 from pipelines.synth import SynthConfig, generate
 from tests.conftest import TEST_PII_KEY
 
 pytestmark = pytest.mark.integration
 
 STAGED = ("customers", "orders", "held_orders", "survey_responses")
+# The steps of a run after its raw gate, as the DAG's tasks call them.
+STEPS = ("stage", "build_facts", "gate_facts", "build_clv", "build_marts", "gate_marts", "publish")
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +98,84 @@ def test_a_nightly_run_merges_only_the_new_day_and_equals_a_full_refresh(
     for table, frame in _staged(settings).items():
         assert frame.equals(staged[table]), table
     assert _published(settings) == published
+
+
+def _gate(settings: Settings, day: dt.date) -> dt.date:
+    """A run's extract and gate_raw tasks; returns the as-of date its steps build."""
+    run.extract(settings, day)
+    return run.gate_raw(settings, day)
+
+
+def _steps(settings: Settings, as_of: dt.date, names: tuple[str, ...]) -> None:
+    for name in names:
+        getattr(run, name)(settings, as_of)
+
+
+def test_a_run_overtaken_by_a_newer_one_stops_and_the_newer_one_publishes(
+    history: tuple[Settings, dt.date], tmp_path: Path, subtests: pytest.Subtests
+) -> None:
+    in_order, days = _copy(history, tmp_path)
+    for day in days[:2]:
+        run.run_all(in_order, day)
+    expected = _published(in_order)
+
+    # Run A (days[0]) does its first steps; run B (days[1]) runs whole; A goes on.
+    for cut_in in (1, 3, 5):  # after stage, after the facts gate, after the marts
+        with subtests.test(a_stops_after=STEPS[cut_in - 1]):
+            settings, _ = _copy(history, tmp_path)
+            a = _gate(settings, days[0])
+            _steps(settings, a, STEPS[:cut_in])
+            b = _gate(settings, days[1])
+            _steps(settings, b, STEPS)
+            with pytest.raises(SupersededError, match=f"{days[1]}"):
+                _steps(settings, a, STEPS[cut_in:])
+            assert _published(settings) == expected
+
+
+def test_a_run_whose_facts_another_run_rebuilt_leaves_them_to_that_run(
+    history: tuple[Settings, dt.date], tmp_path: Path
+) -> None:
+    """The same date twice at once (a cleared run beside its backfill run): the facts the
+    second run rebuilt are not judged yet when the first run wants them."""
+    in_order, days = _copy(history, tmp_path)
+    run.run_all(in_order, days[0])
+    expected = _published(in_order)
+
+    settings, _ = _copy(history, tmp_path)
+    first = _gate(settings, days[0])
+    _steps(settings, first, STEPS[:3])  # up to the facts gate
+    second = _gate(settings, days[0])
+    _steps(settings, second, STEPS[:2])  # facts rebuilt, not judged yet
+    with pytest.raises(SupersededError, match="not been judged"):
+        run.build_clv(settings, first)
+    _steps(settings, second, STEPS[2:])
+    assert _published(settings) == expected
+
+
+def test_two_runs_started_at_once_take_turns_and_publish_what_runs_in_order_do(
+    history: tuple[Settings, dt.date], tmp_path: Path
+) -> None:
+    in_order, days = _copy(history, tmp_path)
+    for day in days[:2]:
+        run.run_all(in_order, day)
+    expected = _published(in_order)
+
+    settings, _ = _copy(history, tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")}
+    env |= {"LOYALTY_DATA_DIR": str(settings.data_dir), "LOYALTY_PII_KEY": TEST_PII_KEY}
+    loyalty = str(Path(sys.executable).parent / "loyalty")
+    runs = [
+        subprocess.Popen(
+            [loyalty, "run", "--date", day.isoformat()],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for day in days[:2]
+    ]
+    outputs = [process.communicate() for process in runs]
+    assert [process.returncode for process in runs] == [0, 0], outputs
+    log = (settings.paths.logs / "loyalty.log").read_text()
+    assert "waiting for the build lock, held by run (pid" in log
+    assert _published(settings) == expected
