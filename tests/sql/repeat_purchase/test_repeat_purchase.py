@@ -16,11 +16,9 @@ from tests.sql.behaviour_reference import (
     load_shop,
     segment_rows,
 )
+from tests.sql.harness import models_needed_by
 
-MODELS = [
-    models.load_model(models.SQL_DIR / "intermediate" / "customer_segments.sql"),
-    models.load_model(models.SQL_DIR / "marts" / "repeat_purchase.sql"),
-]
+MODELS = models_needed_by({"marts.repeat_purchase"})
 COLUMNS = "purchase_window, buyers, repeat_buyers, repeat_purchase_rate, window_start, window_end"
 
 
