@@ -1,8 +1,9 @@
 -- intermediate.customer_segments: the segment values of every customer, long, so that each
 --   per-group mart covers every segment in one model by joining this table and grouping by
 --   (segment, segment_value). Not published: an input of the marts, like facts. A mart
---   with many rows per customer (churn) joins intermediate.customer_profiles and
---   intermediate.profile_segments instead, to fan out profile cells, not rows.
+--   with many rows per customer (churn, cohort_activity) joins
+--   intermediate.customer_profiles and intermediate.profile_segments instead, to fan out
+--   profile cells, not rows.
 --
 -- Grain: one row per customer_id and segment: 'all' (segment_value 'all') and one row per
 --   segment column (intermediate.customer_profiles), segment_value as text.
