@@ -91,6 +91,9 @@ rated as (
 -- fans 1.7 million responses out to 204 million rows on the benchmark's M workload
 -- (docs/performance.md); this keeps a fifth of that. Integer sums also make the figures
 -- independent of the order a parallel aggregation adds them in.
+-- DuckDB-only, here and in the unpivot below: COLUMNS('^driver_(\w+)$') repeats an
+-- expression for every driver column, named by the driver (\1). Another engine spells out
+-- the six sums per driver and unpivots with one `union all` branch per driver.
 sufficient_statistics as (
     select
         period_grain,
@@ -101,9 +104,10 @@ sufficient_statistics as (
         segment_value,
         count(columns('^driver_(\w+)$')) as 'n__\1',
         sum(columns('^driver_(\w+)$')) as 'sum_x__\1',
-        sum(if(columns('^driver_(\w+)$') is null, null, nps_score)) as 'sum_y__\1',
+        sum(case when columns('^driver_(\w+)$') is not null then nps_score end)
+            as 'sum_y__\1',
         sum(columns('^driver_(\w+)$') * columns('^driver_(\w+)$')) as 'sum_xx__\1',
-        sum(if(columns('^driver_(\w+)$') is null, null, nps_score * nps_score))
+        sum(case when columns('^driver_(\w+)$') is not null then nps_score * nps_score end)
             as 'sum_yy__\1',
         sum(columns('^driver_(\w+)$') * nps_score) as 'sum_xy__\1'
     from rated
