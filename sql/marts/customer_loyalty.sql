@@ -41,9 +41,9 @@ recent_purchases as (
     from facts.orders
     where
         is_purchase
-        -- The purchase day in UTC: calendar arithmetic stays independent of the session zone.
-        and cast(ordered_at at time zone 'UTC' as date)
-        > cast($as_of - interval '12' month as date)
+        -- ordered_on is the purchase's UTC day (facts): calendar arithmetic stays independent
+        -- of the session zone, without converting every order's instant here.
+        and ordered_on > cast($as_of - interval '12' month as date)
     group by customer_id
 ),
 
