@@ -19,12 +19,12 @@ with
 responses as (
     select
         response_id,
-        cast(nps_score as bigint) as nps_score,
-        cast(driver_quality as bigint) as driver_quality,
-        cast(driver_price as bigint) as driver_price,
-        cast(driver_service as bigint) as driver_service,
-        cast(driver_assortment as bigint) as driver_assortment,
-        cast(driver_delivery as bigint) as driver_delivery
+        nps_score,
+        driver_quality,
+        driver_price,
+        driver_service,
+        driver_assortment,
+        driver_delivery
     from intermediate.survey_responses
 ),
 
@@ -86,14 +86,15 @@ rated as (
 
 -- Aggregate early: one row per period and segment carrying, for every driver column, the
 -- sufficient statistics of (rating x, NPS score y) over the responses that rated it: n,
--- sum x, sum y, sum x^2, sum y^2, sum xy. Mean, variance and Pearson correlation follow
--- from them exactly. The alternative, one row per response and driver before the join,
--- fans 1.7 million responses out to 204 million rows on the benchmark's M workload
--- (docs/performance.md); this keeps a fifth of that. Integer sums also make the figures
--- independent of the order a parallel aggregation adds them in.
--- DuckDB-only, here and in the unpivot below: COLUMNS('^driver_(\w+)$') repeats an
--- expression for every driver column, named by the driver (\1). Another engine spells out
--- the six sums per driver and unpivots with one `union all` branch per driver.
+-- sum x, sum y, sum x^2, sum y^2, sum xy (integers: facts hold ratings and scores as
+-- such). Mean, variance and Pearson correlation follow from them exactly. The alternative,
+-- one row per response and driver before the join, fans 1.7 million responses out to 204
+-- million rows on the benchmark's M workload (docs/performance.md); this keeps a fifth of
+-- that. Integer sums also make the figures independent of the order a parallel
+-- aggregation adds them in.
+-- DuckDB-only, here and in the unpivot below: COLUMNS('^driver_') repeats the struct of
+-- sums for every driver column, named as the column (\0). Another engine spells out the
+-- six sums per driver and unpivots with one `union all` branch per driver.
 sufficient_statistics as (
     select
         period_grain,
@@ -102,14 +103,16 @@ sufficient_statistics as (
         is_complete_period,
         segment,
         segment_value,
-        count(columns('^driver_(\w+)$')) as 'n__\1',
-        sum(columns('^driver_(\w+)$')) as 'sum_x__\1',
-        sum(case when columns('^driver_(\w+)$') is not null then nps_score end)
-            as 'sum_y__\1',
-        sum(columns('^driver_(\w+)$') * columns('^driver_(\w+)$')) as 'sum_xx__\1',
-        sum(case when columns('^driver_(\w+)$') is not null then nps_score * nps_score end)
-            as 'sum_yy__\1',
-        sum(columns('^driver_(\w+)$') * nps_score) as 'sum_xy__\1'
+        {
+            'n': count(columns('^driver_')),
+            'sum_x': sum(columns('^driver_')),
+            'sum_y': sum(case when columns('^driver_') is not null then nps_score end),
+            'sum_xx': sum(columns('^driver_') * columns('^driver_')),
+            'sum_yy': sum(
+                case when columns('^driver_') is not null then nps_score * nps_score end
+            ),
+            'sum_xy': sum(columns('^driver_') * nps_score)
+        } as '\0'
     from rated
     group by
         period_grain,
@@ -120,49 +123,34 @@ sufficient_statistics as (
         segment_value
 ),
 
--- Long again: one row per group, statistic and driver ('sum_xy__quality', ...).
+-- Long again: one row per period, segment and driver column.
 statistics as (
     unpivot sufficient_statistics
-    on columns('__')
-    into name statistic value amount
-),
-
-sums as (
-    select
-        period_grain,
-        period,
-        period_start,
-        is_complete_period,
-        segment,
-        segment_value,
-        split_part(statistic, '__', 2) as driver,
-        sum(amount) filter (where split_part(statistic, '__', 1) = 'n') as n,
-        sum(amount) filter (where split_part(statistic, '__', 1) = 'sum_x') as sum_x,
-        sum(amount) filter (where split_part(statistic, '__', 1) = 'sum_y') as sum_y,
-        sum(amount) filter (where split_part(statistic, '__', 1) = 'sum_xx') as sum_xx,
-        sum(amount) filter (where split_part(statistic, '__', 1) = 'sum_yy') as sum_yy,
-        sum(amount) filter (where split_part(statistic, '__', 1) = 'sum_xy') as sum_xy
-    from statistics
-    group by
-        period_grain,
-        period,
-        period_start,
-        is_complete_period,
-        segment,
-        segment_value,
-        split_part(statistic, '__', 2)
+    on columns('^driver_')
+    into name rated_column value sums
 ),
 
 -- n times the (co)variances' numerators: n sum x^2 - (sum x)^2 is n (n - 1) var_samp(x),
 -- exact in integers, so "does not vary" is an exact test.
 deviations as (
     select
-        *,
-        n * sum_xx - sum_x * sum_x as n_ss_x,
-        n * sum_yy - sum_y * sum_y as n_ss_y,
-        n * sum_xy - sum_x * sum_y as n_sp_xy
-    from sums
-    where n > 0
+        statistics.period_grain,
+        statistics.period,
+        statistics.period_start,
+        statistics.is_complete_period,
+        statistics.segment,
+        statistics.segment_value,
+        statistics.sums.n,
+        statistics.sums.sum_x,
+        replace(statistics.rated_column, 'driver_', '') as driver,
+        statistics.sums.n * statistics.sums.sum_xx - statistics.sums.sum_x * statistics.sums.sum_x
+            as n_ss_x,
+        statistics.sums.n * statistics.sums.sum_yy - statistics.sums.sum_y * statistics.sums.sum_y
+            as n_ss_y,
+        statistics.sums.n * statistics.sums.sum_xy - statistics.sums.sum_x * statistics.sums.sum_y
+            as n_sp_xy
+    from statistics
+    where statistics.sums.n > 0
 ),
 
 by_segment as (
@@ -174,7 +162,7 @@ by_segment as (
         segment,
         segment_value,
         driver,
-        cast(n as bigint) as ratings_n,
+        n as ratings_n,
         sum_x / n as rating_mean,
         case
             when n_ss_x > 0 and n_ss_y > 0
