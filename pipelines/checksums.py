@@ -15,8 +15,9 @@ Polars adds a group's floats in an order that varies from call to call, so the m
 of the facts and the CLV stage's revenue are summed in whole millionths, as integers
 (pipelines/transform/money.py): on the demo data a re-run of the same date now publishes
 the same checksum for every table (it changed 10 of 30 before). What is left can differ
-in the last bits only: floats Polars aggregates other than money (means of scores), and
-DuckDB's, which runs on one thread by default (LOYALTY_DUCKDB_THREADS) for that reason.
+in the last bits only: floats Polars aggregates other than money (means of scores). The
+SQL models sum money and scores exactly (decimals, integers) and add any other doubles
+in a fixed order, so DuckDB gives the same numbers on any number of threads.
 """
 
 from __future__ import annotations

@@ -114,10 +114,11 @@ class Settings(BaseSettings):
         description="Rows of a staging or facts table sorted in memory at a time; a larger "
         "table is written in key ranges of about this size (memory bound).",
     )
-    # One thread by default: in parallel, DuckDB adds floating-point numbers in an order
-    # that varies from run to run, one more way for a re-run to change a sum's last digit.
+    # Every core by default. The models give the same numbers on any number of threads:
+    # they sum money and scores exactly (decimals, integers) and add doubles in a fixed
+    # order, where a parallel sum of doubles would change in its last bits from run to run.
     duckdb_threads: int | None = Field(
-        1, description="Threads for the SQL models; more is faster, less reproducible."
+        None, description="Threads for the SQL models (default: every core)."
     )
     duckdb_memory_limit: str | None = Field(None, description="e.g. '8GB'; DuckDB spills past it.")
 

@@ -44,12 +44,15 @@ final as (
     select
         coalesce(buyers.nps_class, 'all') as nps_class,
         count(*) as customers,
-        avg(buyers.net_revenue) as historical_clv_mean,
-        avg(buyers.net_revenue_12m) as net_revenue_12m_mean,
+        -- Averaged over decimals (money to 6 places, predictions to 12): their sums are
+        -- exact, so the means are the same in any order and on any number of threads.
+        avg(cast(buyers.net_revenue as decimal(18, 6))) as historical_clv_mean,
+        avg(cast(buyers.net_revenue_12m as decimal(18, 6))) as net_revenue_12m_mean,
         avg(buyers.tenure_months) as tenure_months_mean,
-        sum(buyers.net_revenue) / sum(buyers.tenure_months) as revenue_per_tenure_month,
-        avg(predictions.clv_12m) as clv_12m_mean,
-        avg(predictions.p_alive) as p_alive_mean,
+        cast(sum(cast(buyers.net_revenue as decimal(18, 6))) as double)
+        / sum(buyers.tenure_months) as revenue_per_tenure_month,
+        avg(cast(predictions.clv_12m as decimal(38, 12))) as clv_12m_mean,
+        avg(cast(predictions.p_alive as decimal(38, 12))) as p_alive_mean,
         count(*) filter (where predictions.is_stale) > 0 as is_stale
     from buyers
     left join predictions on buyers.customer_id = predictions.customer_id

@@ -98,7 +98,9 @@ profile_cells as (
         count(*) filter (where classified.is_retained) as retained_customers,
         count(*) filter (where classified.is_repeat_customer) as repeat_customers,
         sum(classified.completed_orders) as completed_orders,
-        sum(classified.net_revenue) as net_revenue
+        -- Money is summed in decimal: exact, so the sum is the same in any order, on any
+        -- number of threads (a double's sum changes in its last bits with the order).
+        sum(cast(classified.net_revenue as decimal(18, 6))) as net_revenue
     from classified
     inner join customer_profiles
         on classified.customer_id = customer_profiles.customer_id
@@ -155,7 +157,7 @@ final as (
         cast(retained_customers as bigint) as retained_customers,
         cast(repeat_customers as bigint) as repeat_customers,
         cast(completed_orders as bigint) as completed_orders,
-        net_revenue,
+        cast(net_revenue as double) as net_revenue,
         period_month <= $last_complete_month as is_complete_period
     from grouped
 )

@@ -37,7 +37,8 @@ recent_purchases as (
     select
         customer_id,
         count(*) as purchases_12m,
-        sum(net_amount) as net_revenue_12m
+        -- in decimal: exact, the same in any order and on any number of threads
+        sum(cast(net_amount as decimal(18, 6))) as net_revenue_12m
     from facts.orders
     where
         is_purchase
@@ -79,8 +80,8 @@ components as (
         latest_answers.latest_nps_score,
         latest_answers.latest_nps_class,
         latest_answers.latest_satisfaction,
+        cast(coalesce(recent_purchases.net_revenue_12m, 0) as double) as net_revenue_12m,
         coalesce(recent_purchases.purchases_12m, 0) as purchases_12m,
-        coalesce(recent_purchases.net_revenue_12m, 0) as net_revenue_12m,
         coalesce(recent_purchases.purchases_12m, 0) >= 2 as is_repeat_buyer_12m,
         10.0 * latest_answers.latest_nps_score as cli_recommendation,
         25.0 * (latest_answers.latest_satisfaction - 1) as cli_satisfaction,

@@ -182,17 +182,21 @@ explained as (
     from by_segment
 ),
 
+-- Each window adds its group's doubles in the order of the drivers: the same order on any
+-- number of threads, so the same sums.
 importances as (
     select
         *,
         explained_share / nullif(
             sum(explained_share) over (
                 partition by period_grain, period, segment, segment_value
+                order by driver rows between unbounded preceding and unbounded following
             ),
             0
         ) as importance,
         avg(performance) over (
             partition by period_grain, period, segment, segment_value
+            order by driver rows between unbounded preceding and unbounded following
         ) as performance_group_mean
     from explained
 ),
@@ -205,6 +209,7 @@ positioned as (
         *,
         importance >= avg(importance) over (
             partition by period_grain, period, segment, segment_value
+            order by driver rows between unbounded preceding and unbounded following
         ) - 1e-9 as is_important,
         performance >= performance_group_mean - 1e-9 as is_performing
     from importances

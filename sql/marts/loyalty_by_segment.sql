@@ -35,7 +35,9 @@ counted as (
         count(*) as customers,
         count(*) filter (where customers.is_repeat_buyer_12m) as repeat_buyers_12m,
         count(customers.cli) as respondents,
-        avg(customers.cli) as cli_mean,
+        -- a weighted score: averaged as a decimal to 12 places, whose sum is exact, so the
+        -- mean is the same in any order and on any number of threads
+        avg(cast(customers.cli as decimal(38, 12))) as cli_mean,
         avg(case when customers.cli is not null then customers.cli_recommendation end)
             as cli_recommendation_mean,
         avg(case when customers.cli is not null then customers.cli_satisfaction end)

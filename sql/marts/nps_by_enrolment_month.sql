@@ -50,7 +50,12 @@ counted as (
         count(*) filter (where nps_class = 'detractor') as detractors,
         count(*) as responses_n,
         100 * avg(nps_code) as nps,
-        100 * stddev_pop(nps_code) / sqrt(count(*)) as nps_se
+        -- stddev_pop from the integer sums of the code and its square (exact, so the same
+        -- on any number of threads; stddev_pop accumulates doubles in a varying order)
+        100 * sqrt(
+            cast(sum(nps_code * nps_code) as double) / count(*)
+            - power(cast(sum(nps_code) as double) / count(*), 2)
+        ) / sqrt(count(*)) as nps_se
     from members
     group by months_since_enrolment, grouping sets ((), (programme_arm))
 ),

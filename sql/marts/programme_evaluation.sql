@@ -77,7 +77,9 @@ outcomes as (
         followed.customer_id,
         followed.programme_arm,
         count(purchases.customer_id) as purchases,
-        coalesce(sum(purchases.net_amount), 0) as revenue,
+        -- in decimal, exact: every sum and mean below is the same in any order and on any
+        -- number of threads (a double's sum changes in its last bits with the order)
+        coalesce(sum(cast(purchases.net_amount as decimal(18, 6))), 0) as revenue,
         count(*) filter (
             where purchases.ordered_at_utc
             >= followed.followed_until - interval '1' day * $nps_churn_window_days
@@ -117,6 +119,8 @@ arm_nps as (
 ),
 
 -- Per arm and metric: the estimate, its sampling variance, and what the tests need.
+-- Variances come from exact sums (sum x, sum x^2 of decimals and integers) rather than
+-- var_samp / var_pop, which accumulate doubles in an order that varies with the threads.
 arm_metrics as (
     select
         programme_arm,
@@ -124,7 +128,12 @@ arm_metrics as (
         count(*) as units,
         cast(null as bigint) as successes,
         avg(revenue) as metric_value,
-        var_samp(revenue) / count(*) as value_variance
+        (
+            cast(sum(revenue * revenue) as double)
+            - power(cast(sum(revenue) as double), 2) / count(*)
+        )
+        / nullif(count(*) - 1, 0)
+        / count(*) as value_variance
     from outcomes
     group by programme_arm
     union all
@@ -134,7 +143,10 @@ arm_metrics as (
         count(*) as units,
         count(*) filter (where purchases >= 2) as successes,
         avg(case when purchases >= 2 then 1.0 else 0.0 end) as metric_value,
-        var_pop(case when purchases >= 2 then 1.0 else 0.0 end) / count(*) as value_variance
+        -- a share p has the population variance p (1 - p)
+        avg(case when purchases >= 2 then 1.0 else 0.0 end)
+        * (1 - avg(case when purchases >= 2 then 1.0 else 0.0 end))
+        / count(*) as value_variance
     from outcomes
     group by programme_arm
     union all
@@ -144,8 +156,9 @@ arm_metrics as (
         count(*) as units,
         count(*) filter (where recent_purchases > 0) as successes,
         avg(case when recent_purchases > 0 then 1.0 else 0.0 end) as metric_value,
-        var_pop(case when recent_purchases > 0 then 1.0 else 0.0 end) / count(*)
-            as value_variance
+        avg(case when recent_purchases > 0 then 1.0 else 0.0 end)
+        * (1 - avg(case when recent_purchases > 0 then 1.0 else 0.0 end))
+        / count(*) as value_variance
     from outcomes
     group by programme_arm
     union all
@@ -157,7 +170,12 @@ arm_metrics as (
         cast(null as bigint) as successes,
         100 * arm_nps.mean_code as metric_value,
         10000.0 * count(*) / nullif(count(*) - 1, 0)
-        * sum(power(member_answers.code_sum - arm_nps.mean_code * member_answers.answers, 2))
+        -- sum((c - m a)^2) = sum(c^2) - 2 m sum(c a) + m^2 sum(a^2), from integer sums
+        * (
+            sum(member_answers.code_sum * member_answers.code_sum)
+            - 2 * arm_nps.mean_code * sum(member_answers.code_sum * member_answers.answers)
+            + power(arm_nps.mean_code, 2) * sum(member_answers.answers * member_answers.answers)
+        )
         / power(sum(member_answers.answers), 2) as value_variance
     from member_answers
     inner join arm_nps on member_answers.programme_arm = arm_nps.programme_arm

@@ -38,7 +38,8 @@ monthly as (
             as new_customer_orders,
         cast(coalesce(sum(completed_orders) filter (where period_index > 0), 0) as bigint)
             as repeat_customer_orders,
-        sum(net_revenue) as net_revenue
+        -- money in decimal: exact, the same in any order and on any number of threads
+        cast(sum(cast(net_revenue as decimal(18, 6))) as double) as net_revenue
     from activity
     group by segment, segment_value, period_month
 ),

@@ -29,7 +29,8 @@ grouped as (
         customer_segments.segment,
         customer_segments.segment_value,
         count(*) as customers,
-        sum(scores.net_revenue) as net_revenue
+        -- in decimal: exact, the same in any order and on any number of threads
+        sum(cast(scores.net_revenue as decimal(18, 6))) as net_revenue
     from scores
     inner join customer_segments
         on scores.customer_id = customer_segments.customer_id
@@ -42,11 +43,10 @@ final as (
         segment,
         segment_value,
         customers,
-        net_revenue,
+        cast(net_revenue as double) as net_revenue,
         cast(customers as double)
         / sum(customers) over (partition by segment, segment_value) as customer_share,
-        net_revenue
-        / sum(net_revenue) over (partition by segment, segment_value) as revenue_share
+        net_revenue / sum(net_revenue) over (partition by segment, segment_value) as revenue_share
     from grouped
 )
 

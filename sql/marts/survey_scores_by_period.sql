@@ -77,7 +77,12 @@ by_segment as (
         count(*) filter (where responses.nps_class = 'detractor') as detractors,
         count(*) as responses_n,
         100 * avg(responses.nps_code) as nps,
-        100 * stddev_pop(responses.nps_code) / sqrt(count(*)) as nps_se,
+        -- stddev_pop from the integer sums of the code and its square (exact, so the same
+        -- on any number of threads; stddev_pop accumulates doubles in a varying order)
+        100 * sqrt(
+            cast(sum(responses.nps_code * responses.nps_code) as double) / count(*)
+            - power(cast(sum(responses.nps_code) as double) / count(*), 2)
+        ) / sqrt(count(*)) as nps_se,
         avg(responses.nps_score) as nps_score_mean,
         count(responses.satisfaction) as satisfaction_n,
         cast(count(*) filter (where responses.satisfaction >= 4) as double)
