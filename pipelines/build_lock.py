@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
 REPORT_EVERY_SECONDS = 60.0
+NAME_GRACE_SECONDS = 5.0
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -94,16 +95,24 @@ def _acquire(descriptor: int, path: Path, step: str, timeout_seconds: float | No
             if timeout_seconds is not None and waited >= timeout_seconds:
                 raise LockTimeoutError(
                     f"{step}: another run still holds the build lock after {waited:.0f}s "
-                    f"({_holder(path)}); it is released when that step ends"
+                    f"({_holder(path) or 'holder unknown'}); it is released when that step ends"
                 ) from None
-            if reported is None or waited - reported >= REPORT_EVERY_SECONDS:
-                log.info("%s: waiting for the build lock, held by %s", step, _holder(path))
+            holder = _holder(path)
+            # The holder names itself just after taking the lock: wait a moment for that
+            # name rather than report an anonymous holder.
+            named = holder is not None or waited >= NAME_GRACE_SECONDS
+            if named and (reported is None or waited - reported >= REPORT_EVERY_SECONDS):
+                log.info(
+                    "%s: waiting for the build lock, held by %s",
+                    step,
+                    holder or "a step that has just started",
+                )
                 reported = waited
             time.sleep(POLL_SECONDS)
 
 
-def _holder(path: Path) -> str:
-    return path.read_text().strip() or "a step that has just started"
+def _holder(path: Path) -> str | None:
+    return path.read_text().strip() or None
 
 
 def locked(
