@@ -48,6 +48,8 @@ STAGING_KEYS = {
     "held_orders": ("order_id", "_export_date", "_source_row"),
     "survey_responses": ("response_id",),
 }
+# Tables a nightly merge keeps in key order (`staging.merge_latest`): streamed, not sorted.
+MERGED_IN_KEY_ORDER = frozenset({"customers", "orders", "survey_responses"})
 FACT_KEYS = {
     "orders": ("order_id",),
     "customers": ("customer_id",),
@@ -56,6 +58,9 @@ FACT_KEYS = {
     "comment_terms": ("response_id", "term_key"),
 }
 FACT_TABLES = tuple(FACT_KEYS)
+# Facts that keep the rows of a staging table in its key order (a filter and derived
+# columns): streamed as they are instead of sorted again (M: 10 s -> 4 s for the orders).
+FACTS_IN_KEY_ORDER = frozenset({"orders"})
 # Export dates extracted in one pass by a backfill: large enough to amortise Polars'
 # per-call cost, small enough that a month of a large workload fits in memory.
 BACKFILL_BATCH_DAYS = 31
@@ -132,7 +137,14 @@ def stage(settings: Settings, as_of: dt.date, full_refresh: bool = False) -> dic
         else:
             log.info("staging %d newer deliveries into the current snapshot", len(newer))
             tables = _stage_newer(settings, newer)
-        return snapshots.commit(paths, tables, STAGING_KEYS, settings.sorted_write_rows, accepted)
+        return snapshots.commit(
+            paths,
+            tables,
+            STAGING_KEYS,
+            settings.sorted_write_rows,
+            accepted,
+            in_key_order=MERGED_IN_KEY_ORDER if newer else (),
+        )
 
 
 def _stage_all(settings: Settings, days: list[dt.date]) -> dict[str, pl.LazyFrame | Path]:
@@ -227,7 +239,13 @@ def build_facts(settings: Settings, as_of: dt.date) -> dict[str, int]:
     with timed("facts", as_of):
         for name, build in steps:
             path = paths.facts / f"{name}.parquet"
-            storage.write_parquet_sorted(build(), FACT_KEYS[name], path, settings.sorted_write_rows)
+            storage.write_parquet_sorted(
+                build(),
+                FACT_KEYS[name],
+                path,
+                settings.sorted_write_rows,
+                in_key_order=name in FACTS_IN_KEY_ORDER,
+            )
             counts[name] = storage.row_count(path)
             log.info("wrote %s: %d rows", path, counts[name])
     lineage.finish(paths.facts, as_of, {"staging": snapshot})

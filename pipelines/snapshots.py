@@ -18,7 +18,7 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 import polars as pl
@@ -72,10 +72,11 @@ def commit(
     keys: dict[str, tuple[str, ...]],
     batch_rows: int,
     deliveries: Deliveries,
+    in_key_order: Collection[str] = (),
 ) -> dict[str, int]:
     """Write a new snapshot (a Path is an unchanged table, linked, not copied; a frame is
-    written sorted by its `keys`, `batch_rows` at a time), then make it current. Returns
-    the rows of each table."""
+    written sorted by its `keys`, `batch_rows` at a time, or streamed as it is when it is
+    named in `in_key_order`), then make it current. Returns the rows of each table."""
     snapshot = layout.staging_snapshots / uuid.uuid4().hex
     snapshot.mkdir(parents=True)
     counts = {}
@@ -84,7 +85,9 @@ def commit(
         if isinstance(table, Path):
             os.link(table, path)
         else:
-            storage.write_parquet_sorted(table, keys[name], path, batch_rows)
+            storage.write_parquet_sorted(
+                table, keys[name], path, batch_rows, in_key_order=name in in_key_order
+            )
         counts[name] = storage.row_count(path)
         log.info("staged %s: %d rows", name, counts[name])
     recorded = {day.isoformat(): acceptance for day, acceptance in deliveries.items()}

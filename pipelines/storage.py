@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
 import math
 import os
 import uuid
@@ -19,6 +20,8 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.errors import MissingInputError
+
+log = logging.getLogger(__name__)
 
 PARTITION_FILE = "data.parquet"
 
@@ -46,7 +49,12 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None
 
 
 def write_parquet_sorted(
-    frame: pl.LazyFrame, by: Sequence[str], path: Path, batch_rows: int
+    frame: pl.LazyFrame,
+    by: Sequence[str],
+    path: Path,
+    batch_rows: int,
+    *,
+    in_key_order: bool = False,
 ) -> None:
     """`frame` sorted by `by`, computed and sorted one range of its first key at a time.
 
@@ -54,9 +62,22 @@ def write_parquet_sorted(
     range reads and holds only its own rows: memory follows `batch_rows`, not the table.
     The ranges are written in order and joined by a streaming copy, so the file is the one
     sorting the whole table at once would write.
+
+    `in_key_order` says `frame` keeps the order of a table already sorted by its single
+    key `by` (a filter and derived columns of it): it is then streamed to the file in one
+    pass, and the file's key is checked; should it not be in order, the frame is sorted
+    after all, with a warning.
     """
-    ranges = _key_ranges(frame, by[0], batch_rows)
     with _replacing(path) as temporary:
+        if in_key_order:
+            (key,) = by
+            frame.sink_parquet(temporary)
+            if _is_sorted(temporary, key):
+                return
+            log.warning(
+                "%s: the rows were not in key order (%s) as declared; sorting them", path, key
+            )
+        ranges = _key_ranges(frame, by[0], batch_rows)
         if len(ranges) == 1:
             frame.sort(by).sink_parquet(temporary)
             return
@@ -68,6 +89,20 @@ def write_parquet_sorted(
         finally:
             for part in parts:
                 part.unlink(missing_ok=True)
+
+
+def _is_sorted(path: Path, key: str) -> bool:
+    """Whether the key of a Parquet file never decreases from one row to the next, nulls
+    first (as a sort puts them)."""
+    current, previous = pl.col(key), pl.col(key).shift(1)
+    in_order = (
+        pl.when(previous.is_null())
+        .then(True)
+        .when(current.is_null())
+        .then(False)
+        .otherwise(current >= previous)
+    )
+    return bool(pl.scan_parquet(path).select(in_order.all()).collect().item())
 
 
 def row_count(path: Path) -> int:

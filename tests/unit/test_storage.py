@@ -45,6 +45,25 @@ def test_a_sorted_write_in_ranges_is_one_sort(
     assert not list(tmp_path.glob(".*"))  # no temporary part left behind
 
 
+@pytest.mark.parametrize("order", ["sorted", "shuffled", "null in the middle"])
+def test_a_frame_declared_in_key_order_is_streamed_and_sorted_if_it_was_not(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, order: str
+) -> None:
+    keys = {
+        "sorted": [None, 1, 2, 2, 5, 9],
+        "shuffled": [2, 1, None, 9, 5, 2],
+        "null in the middle": [1, 2, None, 2, 5, 9],
+    }[order]
+    frame = pl.LazyFrame({"key": keys, "value": range(len(keys))})
+    path = tmp_path / "streamed.parquet"
+
+    storage.write_parquet_sorted(frame, ["key"], path, batch_rows=1_000, in_key_order=True)
+
+    assert pl.read_parquet(path)["key"].to_list() == [None, 1, 2, 2, 5, 9]
+    assert ("not in key order" in caplog.text) == (order != "sorted")
+    assert not list(tmp_path.glob(".*"))
+
+
 def test_ranges_are_placed_by_the_sample(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(storage, "KEY_SAMPLE_EVERY", 1)
     frame = pl.LazyFrame({"key": [f"K{i:03d}" for i in range(100)]})
