@@ -15,7 +15,7 @@ import polars as pl
 
 from pipelines.clv import bgnbd
 from pipelines.clv.mle import Status
-from pipelines.clv.rfm import purchase_days, rfm_summary
+from pipelines.clv.rfm import rfm_of_days
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,13 @@ BACKTEST_SCHEMA = {
 }
 
 
-def backtest(purchases: pl.LazyFrame, as_of: dt.date, holdout_days: int) -> Backtest:
+def backtest(days: pl.LazyFrame, as_of: dt.date, holdout_days: int) -> Backtest:
+    """`days`: the purchase days up to `as_of` (`rfm.purchase_days`)."""
     calibration_end = as_of - dt.timedelta(days=holdout_days)
     outcome = {"as_of": as_of, "calibration_end": calibration_end, "holdout_days": holdout_days}
-    calibration = rfm_summary(purchases, calibration_end).collect()
+    calibration = rfm_of_days(
+        days.filter(pl.col("purchase_day") <= calibration_end), calibration_end
+    ).collect()
     if calibration.is_empty():
         return Backtest(**outcome, status="skipped", message="no purchase before the cut-off")
     x, t_x, tenure = (
@@ -63,8 +66,7 @@ def backtest(purchases: pl.LazyFrame, as_of: dt.date, holdout_days: int) -> Back
     if fit.params is None:
         return Backtest(**outcome, status=fit.status, message=f"calibration fit: {fit.message}")
     holdout = (
-        purchase_days(purchases, as_of)
-        .filter(pl.col("purchase_day") > calibration_end)
+        days.filter(pl.col("purchase_day") > calibration_end)
         .group_by("customer_id")
         .agg(actual=pl.len())
     )

@@ -36,14 +36,18 @@ def purchase_days(purchases: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
 
 def rfm_summary(purchases: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
     """One row per customer with a purchase up to `as_of`, sorted by customer_id."""
+    return rfm_of_days(purchase_days(purchases, as_of), as_of)
+
+
+def rfm_of_days(days: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
+    """`rfm_summary` from the purchase days (`purchase_days`) up to `as_of`."""
     day = pl.col("purchase_day")
     first_day = day.min()
     # Marking repeat days before aggregating keeps every aggregate a plain one, which
     # Polars computes in parallel without evaluating each customer's group on its own.
     repeat_micros = pl.when(day > first_day.over("customer_id")).then(pl.col("revenue_micros"))
     return (
-        purchase_days(purchases, as_of)
-        .with_columns(repeat_micros=repeat_micros)
+        days.with_columns(repeat_micros=repeat_micros)
         .group_by("customer_id")
         .agg(
             frequency=(pl.len() - 1).cast(pl.Int64),
