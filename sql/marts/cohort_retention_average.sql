@@ -37,8 +37,10 @@ pooled as (
         sum(active_customers) filter (where is_complete_period) as active_customers,
         sum(retained_customers) filter (where is_complete_period) as retained_customers,
         sum(repeat_customers) filter (where is_complete_period) as repeat_customers,
-        sum(net_revenue) filter (where is_complete_period) as net_revenue,
-        sum(acquisition_net_revenue) filter (
+        -- money in decimal: exact, the same in any order and on any number of threads
+        sum(cast(net_revenue as decimal(18, 6))) filter (where is_complete_period)
+            as net_revenue,
+        sum(cast(acquisition_net_revenue as decimal(18, 6))) filter (
             where is_complete_period
         ) as acquisition_net_revenue
     from cells
