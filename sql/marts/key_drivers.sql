@@ -2,8 +2,8 @@
 --
 -- Grain: one row per period_grain, period, segment, segment_value and driver (a driver
 --   appears where at least one response rated it).
--- Reads: intermediate.survey_responses, intermediate.response_segments,
---   intermediate.response_periods.
+-- Reads: intermediate.survey_responses, intermediate.response_keys,
+--   intermediate.response_key_segments, intermediate.response_periods.
 -- Settings: $csi_weight_<driver> (the driver's weight in the CSI, carried here so the CSI
 --   of marts.survey_scores_by_period is the weighted mean of these performances).
 -- Definitions: performance = mean rating (1-5) rescaled to 0-100 as 25 * (mean - 1);
@@ -28,8 +28,12 @@ responses as (
     from intermediate.survey_responses
 ),
 
-segments as (
-    select * from intermediate.response_segments
+response_keys as (
+    select * from intermediate.response_keys
+),
+
+key_segments as (
+    select * from intermediate.response_key_segments
 ),
 
 periods as (
@@ -64,15 +68,16 @@ csi_weights as (
         $csi_weight_delivery as csi_weight
 ),
 
--- The responses in each period and segment, with their NPS score and driver columns.
+-- The responses in each period, with their keys (intermediate.response_keys), NPS score
+-- and driver columns.
 rated as (
     select
         periods.period_grain,
         periods.period,
         periods.period_start,
         periods.is_complete_period,
-        segments.segment,
-        segments.segment_value,
+        response_keys.key_family,
+        response_keys.response_key,
         responses.nps_score,
         responses.driver_quality,
         responses.driver_price,
@@ -81,7 +86,7 @@ rated as (
         responses.driver_delivery
     from responses
     inner join periods on responses.response_id = periods.response_id
-    inner join segments on responses.response_id = segments.response_id
+    inner join response_keys on responses.response_id = response_keys.response_id
 ),
 
 -- Aggregate early: one row per period and segment carrying, for every driver column, the
@@ -101,8 +106,8 @@ sufficient_statistics as (
         period,
         period_start,
         is_complete_period,
-        segment,
-        segment_value,
+        key_family,
+        response_key,
         {
             'n': count(columns('^driver_')),
             'sum_x': sum(columns('^driver_')),
@@ -119,15 +124,46 @@ sufficient_statistics as (
         period,
         period_start,
         is_complete_period,
-        segment,
-        segment_value
+        key_family,
+        response_key
 ),
 
--- Long again: one row per period, segment and driver column.
-statistics as (
+-- Long again: one row per period, key and driver column.
+statistics_by_key as (
     unpivot sufficient_statistics
     on columns('^driver_')
     into name rated_column value sums
+),
+
+-- Per segment: the keys' sums added up (intermediate.response_key_segments).
+statistics as (
+    select
+        statistics_by_key.period_grain,
+        statistics_by_key.period,
+        statistics_by_key.period_start,
+        statistics_by_key.is_complete_period,
+        key_segments.segment,
+        key_segments.segment_value,
+        statistics_by_key.rated_column,
+        cast(sum(statistics_by_key.sums.n) as bigint) as n,
+        sum(statistics_by_key.sums.sum_x) as sum_x,
+        sum(statistics_by_key.sums.sum_y) as sum_y,
+        sum(statistics_by_key.sums.sum_xx) as sum_xx,
+        sum(statistics_by_key.sums.sum_yy) as sum_yy,
+        sum(statistics_by_key.sums.sum_xy) as sum_xy
+    from statistics_by_key
+    inner join key_segments
+        on
+            statistics_by_key.key_family = key_segments.key_family
+            and statistics_by_key.response_key = key_segments.response_key
+    group by
+        statistics_by_key.period_grain,
+        statistics_by_key.period,
+        statistics_by_key.period_start,
+        statistics_by_key.is_complete_period,
+        key_segments.segment,
+        key_segments.segment_value,
+        statistics_by_key.rated_column
 ),
 
 -- n times the (co)variances' numerators: n sum x^2 - (sum x)^2 is n (n - 1) var_samp(x),
@@ -140,17 +176,17 @@ deviations as (
         statistics.is_complete_period,
         statistics.segment,
         statistics.segment_value,
-        statistics.sums.n,
-        statistics.sums.sum_x,
+        statistics.n,
+        statistics.sum_x,
         replace(statistics.rated_column, 'driver_', '') as driver,
-        statistics.sums.n * statistics.sums.sum_xx - statistics.sums.sum_x * statistics.sums.sum_x
+        statistics.n * statistics.sum_xx - statistics.sum_x * statistics.sum_x
             as n_ss_x,
-        statistics.sums.n * statistics.sums.sum_yy - statistics.sums.sum_y * statistics.sums.sum_y
+        statistics.n * statistics.sum_yy - statistics.sum_y * statistics.sum_y
             as n_ss_y,
-        statistics.sums.n * statistics.sums.sum_xy - statistics.sums.sum_x * statistics.sums.sum_y
+        statistics.n * statistics.sum_xy - statistics.sum_x * statistics.sum_y
             as n_sp_xy
     from statistics
-    where statistics.sums.n > 0
+    where statistics.n > 0
 ),
 
 by_segment as (

@@ -5,8 +5,9 @@
 --   segment_value (segments: all, country, acquisition_channel, age_band,
 --   is_loyalty_member, programme_arm, language, cohort_month; a response with no known
 --   customer is segment_value 'unmatched' in the customer segments).
--- Reads: intermediate.survey_responses, intermediate.response_segments,
---   intermediate.response_periods, marts.key_drivers (driver performances, for the CSI).
+-- Reads: intermediate.survey_responses, intermediate.response_keys,
+--   intermediate.response_key_segments, intermediate.response_periods, marts.key_drivers
+--   (driver performances, for the CSI).
 -- Settings: $nps_min_sample (smaller groups are flagged and get no nps_headline).
 -- Statistics: with each response coded +1/0/-1, NPS = 100 * mean(code) and
 --   se = 100 * sqrt(var / N), var = p + d - (p - d)^2 (the multinomial variance, computed
@@ -26,8 +27,12 @@ responses as (
     from intermediate.survey_responses
 ),
 
-segments as (
-    select * from intermediate.response_segments
+response_keys as (
+    select * from intermediate.response_keys
+),
+
+key_segments as (
+    select * from intermediate.response_key_segments
 ),
 
 periods as (
@@ -63,42 +68,98 @@ csi as (
     group by period_grain, period, segment, segment_value
 ),
 
-by_segment as (
+-- Integer sums per period and key (see intermediate.response_keys), then per segment: the
+-- same sums whichever way the rows are grouped, so the same figures on any number of threads.
+by_key as (
     select
         periods.period_grain,
         periods.period,
         periods.period_start,
         periods.previous_period,
         periods.is_complete_period,
-        segments.segment,
-        segments.segment_value,
+        response_keys.key_family,
+        response_keys.response_key,
         count(*) filter (where responses.nps_class = 'promoter') as promoters,
         count(*) filter (where responses.nps_class = 'passive') as passives,
         count(*) filter (where responses.nps_class = 'detractor') as detractors,
         count(*) as responses_n,
-        100 * avg(responses.nps_code) as nps,
-        -- stddev_pop from the integer sums of the code and its square (exact, so the same
-        -- on any number of threads; stddev_pop accumulates doubles in a varying order)
-        100 * sqrt(
-            cast(sum(responses.nps_code * responses.nps_code) as double) / count(*)
-            - power(cast(sum(responses.nps_code) as double) / count(*), 2)
-        ) / sqrt(count(*)) as nps_se,
-        avg(responses.nps_score) as nps_score_mean,
+        sum(responses.nps_code) as nps_code_sum,
+        sum(responses.nps_code * responses.nps_code) as nps_code_square_sum,
+        sum(responses.nps_score) as nps_score_sum,
         count(responses.satisfaction) as satisfaction_n,
-        cast(count(*) filter (where responses.satisfaction >= 4) as double)
-        / nullif(count(responses.satisfaction), 0) as csat_top2_share,
-        avg(responses.satisfaction) as satisfaction_mean
+        count(*) filter (where responses.satisfaction >= 4) as satisfaction_top2_n,
+        sum(responses.satisfaction) as satisfaction_sum
     from responses
     inner join periods on responses.response_id = periods.response_id
-    inner join segments on responses.response_id = segments.response_id
+    inner join response_keys on responses.response_id = response_keys.response_id
     group by
         periods.period_grain,
         periods.period,
         periods.period_start,
         periods.previous_period,
         periods.is_complete_period,
-        segments.segment,
-        segments.segment_value
+        response_keys.key_family,
+        response_keys.response_key
+),
+
+segment_sums as (
+    select
+        by_key.period_grain,
+        by_key.period,
+        by_key.period_start,
+        by_key.previous_period,
+        by_key.is_complete_period,
+        key_segments.segment,
+        key_segments.segment_value,
+        cast(sum(by_key.promoters) as bigint) as promoters,
+        cast(sum(by_key.passives) as bigint) as passives,
+        cast(sum(by_key.detractors) as bigint) as detractors,
+        cast(sum(by_key.responses_n) as bigint) as responses_n,
+        cast(sum(by_key.nps_code_sum) as double) as nps_code_sum,
+        cast(sum(by_key.nps_code_square_sum) as double) as nps_code_square_sum,
+        cast(sum(by_key.nps_score_sum) as double) as nps_score_sum,
+        cast(sum(by_key.satisfaction_n) as bigint) as satisfaction_n,
+        cast(sum(by_key.satisfaction_top2_n) as bigint) as satisfaction_top2_n,
+        cast(sum(by_key.satisfaction_sum) as double) as satisfaction_sum
+    from by_key
+    inner join key_segments
+        on
+            by_key.key_family = key_segments.key_family
+            and by_key.response_key = key_segments.response_key
+    group by
+        by_key.period_grain,
+        by_key.period,
+        by_key.period_start,
+        by_key.previous_period,
+        by_key.is_complete_period,
+        key_segments.segment,
+        key_segments.segment_value
+),
+
+-- The population variance of the code from its sums (stddev_pop would add doubles in the
+-- order a parallel aggregation meets the rows).
+by_segment as (
+    select
+        period_grain,
+        period,
+        period_start,
+        previous_period,
+        is_complete_period,
+        segment,
+        segment_value,
+        promoters,
+        passives,
+        detractors,
+        responses_n,
+        satisfaction_n,
+        100 * (nps_code_sum / responses_n) as nps,
+        100 * sqrt(
+            nps_code_square_sum / responses_n - power(nps_code_sum / responses_n, 2)
+        ) / sqrt(responses_n) as nps_se,
+        nps_score_sum / responses_n as nps_score_mean,
+        cast(satisfaction_top2_n as double) / nullif(satisfaction_n, 0) as csat_top2_share,
+        satisfaction_sum / nullif(satisfaction_n, 0) as satisfaction_mean
+    from segment_sums
 ),
 
 changes as (

@@ -1,5 +1,6 @@
 """The segment tables (not published: read from the build database or built in memory):
-intermediate.customer_segments and intermediate.response_segments; and the settings
+intermediate.customer_segments, and the keys that place a survey response in segments
+(intermediate.response_keys, intermediate.response_key_segments); and the settings
 tables the runner registers beside them."""
 
 from __future__ import annotations
@@ -62,11 +63,17 @@ def test_a_response_has_its_customers_segments_its_language_or_unmatched() -> No
             response("R2", None, "2025-01-11", 3, language="ru"),
         ],
     }
-    with harness.build(staging, AS_OF, ["intermediate.response_segments"]) as connection:
+    # The survey marts reach a response's segments through its keys, one per family.
+    with harness.build(staging, AS_OF, ["intermediate.response_key_segments"]) as connection:
         rows = connection.sql(
-            "select response_id, segment, segment_value from intermediate.response_segments"
+            "select response_id, segment, segment_value from intermediate.response_keys"
+            " inner join intermediate.response_key_segments using (key_family, response_key)"
             " order by response_id, segment"
         ).fetchall()
+        keys = connection.sql(
+            "select count(*), count(distinct response_id) from intermediate.response_keys"
+        ).fetchall()
+    assert keys == [(2 * 3, 2)]  # a profile, a cohort and a language key per response
     customer_segments = [
         "acquisition_channel",
         "age_band",
