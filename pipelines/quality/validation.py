@@ -37,7 +37,7 @@ RESULT_FORMAT = "SUMMARY"
 # every result it links each time it renders the index: with all 35 days kept, the index
 # took longer than validating (demo: 20 s more per gate). Older pages stay on disk for
 # `quality_history_days`, linked from ops.gate_results and from a refusal's message.
-INDEX_RESULTS = 250
+INDEX_RESULTS = 120
 # A gate run's results sit in folders named after the run: <gate>_<date>.
 _RUN_FOLDER = re.compile(r"(?:raw|facts|marts)_(\d{4}-\d{2}-\d{2})")
 
