@@ -6,7 +6,7 @@
 --   extract).
 -- Definitions: nps_code is +1 for a promoter, 0 for a passive, -1 for a detractor:
 --   NPS = 100 * mean(nps_code), and the population variance of the code is the
---   multinomial variance p + d - (p - d)^2. Segments: intermediate.response_segments.
+--   multinomial variance p + d - (p - d)^2. Segments: intermediate.response_keys.
 with
 
 responses as (

@@ -89,14 +89,14 @@ rated as (
     inner join response_keys on responses.response_id = response_keys.response_id
 ),
 
--- Aggregate early: one row per period and segment carrying, for every driver column, the
+-- Aggregate early: one row per period and key carrying, for every driver column, the
 -- sufficient statistics of (rating x, NPS score y) over the responses that rated it: n,
 -- sum x, sum y, sum x^2, sum y^2, sum xy (integers: facts hold ratings and scores as
--- such). Mean, variance and Pearson correlation follow from them exactly. The alternative,
--- one row per response and driver before the join, fans 1.7 million responses out to 204
--- million rows on the benchmark's M workload (docs/performance.md); this keeps a fifth of
--- that. Integer sums also make the figures independent of the order a parallel
--- aggregation adds them in.
+-- such). Added up per segment below; mean, variance and Pearson correlation follow from
+-- them exactly. The alternative, one row per response and driver before the join, fans
+-- 1.7 million responses out to 204 million rows on the benchmark's M workload
+-- (docs/performance.md). Integer sums also make the figures independent of the order a
+-- parallel aggregation adds them in.
 -- DuckDB-only, here and in the unpivot below: COLUMNS('^driver_') repeats the struct of
 -- sums for every driver column, named as the column (\0). Another engine spells out the
 -- six sums per driver and unpivots with one `union all` branch per driver.
