@@ -4,8 +4,10 @@ Each run loads one day's exports (the last whole UTC day of its data interval, o
 `as_of` param), judges them, and rebuilds and publishes the warehouse as of the newest
 accepted delivery: re-running an old day, or running days out of order, publishes what
 running them in order would. Only deliveries newer than the current staging snapshot are
-read (`full_refresh` stages every delivery again). The publish task updates the Asset
-`loyalty_warehouse`, so downstream DAGs can be scheduled on a new release.
+read, and only the months of the customer x month facts whose inputs changed are
+recomputed (`full_refresh` stages every delivery and recomputes every month again). The
+publish task updates the Asset `loyalty_warehouse`, so downstream DAGs can be scheduled
+on a new release.
 
 Wiring only: each task calls one stage function of `pipelines.run`; nothing heavy is
 imported when Airflow parses this file. Retries: extract retries with backoff (an export
@@ -112,7 +114,9 @@ def _step(name: str, as_of: str, **options: Any) -> Any:
             "or the latest complete day for a manual run",
         ),
         "full_refresh": Param(
-            False, type="boolean", description="Stage every accepted delivery again"
+            False,
+            type="boolean",
+            description="Stage every accepted delivery and recompute every month of the facts",
         ),
     },
     tags=["loyalty", "warehouse"],
@@ -146,9 +150,9 @@ def loyalty_nightly() -> None:
         _step("stage", as_of, full_refresh=bool((params or {}).get("full_refresh")))
 
     @task
-    def build_facts(as_of: str) -> None:
-        """Customer x month facts."""
-        _step("build_facts", as_of)
+    def build_facts(as_of: str, params: dict[str, Any] | None = None) -> None:
+        """Customer x month facts (the months whose inputs changed)."""
+        _step("build_facts", as_of, full_refresh=bool((params or {}).get("full_refresh")))
 
     @task(**GATE)
     def gate_facts(as_of: str) -> None:

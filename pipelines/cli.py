@@ -84,7 +84,11 @@ def keygen() -> None:
 def run_command(
     date: DateOption,
     full_refresh: Annotated[
-        bool, typer.Option("--full-refresh", help="Stage every delivery again, not just the new.")
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Stage every delivery and recompute every month of the facts, not just the new.",
+        ),
     ] = False,
 ) -> None:
     """Load the exports of one date, rebuild, and publish the warehouse as of the newest

@@ -16,10 +16,15 @@ from typing import Literal
 from pydantic import Field, PositiveInt, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipelines import month_partitions
+
 SOURCES: tuple[str, ...] = ("customers", "orders", "survey_responses")
 # The driver ratings the survey carries (columns driver_<name>) and the CLI's components.
 SURVEY_DRIVERS: tuple[str, ...] = ("quality", "price", "service", "assortment", "delivery")
 CLI_COMPONENTS: tuple[str, ...] = ("recommendation", "satisfaction", "repurchase")
+# Facts tables kept as one file per period month, each recomputed only when its inputs
+# change (`pipelines.month_partitions`).
+MONTHLY_FACTS: tuple[str, ...] = ("customer_month",)
 
 
 class Settings(BaseSettings):
@@ -259,6 +264,13 @@ class Layout:
     @property
     def facts(self) -> Path:
         return self.root / "facts"
+
+    def fact_files(self, table: str) -> list[Path]:
+        """The Parquet files of a facts table: one, or one per period month for the tables
+        kept by month (`pipelines.month_partitions`)."""
+        if table in MONTHLY_FACTS:
+            return month_partitions.files(self.facts / table)
+        return [self.facts / f"{table}.parquet"]
 
     @property
     def clv_customers(self) -> Path:

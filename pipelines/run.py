@@ -22,7 +22,17 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines import backfills, clv, deliveries, lineage, models, quality, snapshots, storage
+from pipelines import (
+    backfills,
+    clv,
+    deliveries,
+    lineage,
+    models,
+    month_partitions,
+    quality,
+    snapshots,
+    storage,
+)
 from pipelines import extract as extract_stage
 from pipelines.build_lock import locked
 from pipelines.config import CLI_COMPONENTS, SOURCES, SURVEY_DRIVERS, Settings
@@ -207,8 +217,12 @@ def _raw(settings: Settings, source: str, days: list[dt.date]) -> pl.LazyFrame:
 
 
 @locked("build_facts")
-def build_facts(settings: Settings, as_of: dt.date) -> dict[str, int]:
-    """Conformed facts and the customer x month spine as of `as_of`, from staging."""
+def build_facts(settings: Settings, as_of: dt.date, full_refresh: bool = False) -> dict[str, int]:
+    """Conformed facts and the customer x month spine as of `as_of`, from staging.
+
+    The months of `customer_month` whose inputs did not change since they were written
+    are kept (`pipelines.month_partitions`); `full_refresh` recomputes every month.
+    """
     paths = settings.paths
     snapshot = lineage.require_current_staging(paths, as_of)
 
@@ -226,12 +240,6 @@ def build_facts(settings: Settings, as_of: dt.date) -> dict[str, int]:
             "survey_responses",
             lambda: facts.response_facts(staged("survey_responses"), built("customers"), as_of),
         ),
-        (
-            "customer_month",
-            lambda: facts.customer_month_facts(
-                built("customers"), built("orders"), built("survey_responses"), as_of
-            ),
-        ),
         ("comment_terms", lambda: comments.comment_terms(built("survey_responses"))),
     ]
     counts: dict[str, int] = {}
@@ -248,8 +256,62 @@ def build_facts(settings: Settings, as_of: dt.date) -> dict[str, int]:
             )
             counts[name] = storage.row_count(path)
             log.info("wrote %s: %d rows", path, counts[name])
+        counts["customer_month"] = _build_customer_month(
+            settings,
+            as_of,
+            built("customers"),
+            built("orders"),
+            built("survey_responses"),
+            full_refresh,
+        )
     lineage.finish(paths.facts, as_of, {"staging": snapshot})
     return counts
+
+
+def _build_customer_month(
+    settings: Settings,
+    as_of: dt.date,
+    customers: pl.LazyFrame,
+    orders: pl.LazyFrame,
+    responses: pl.LazyFrame,
+    full_refresh: bool,
+) -> int:
+    """Recompute the months of the spine whose inputs changed, a batch of months of about
+    `sorted_write_rows` rows at a time; returns the rows of every month."""
+    directory = settings.paths.facts / "customer_month"
+    inputs = facts.customer_month_inputs(customers, orders, responses, as_of)
+    month_partitions.remove_other_months(directory, inputs)
+    digests = {month: month_inputs.digest for month, month_inputs in inputs.items()}
+    todo = list(inputs) if full_refresh else month_partitions.outdated(directory, digests)
+    log.info(
+        "customer_month: %d of %d months to compute (%s)",
+        len(todo),
+        len(inputs),
+        ", ".join(f"{month:%Y-%m}" for month in todo) or "none changed",
+    )
+    for batch in _month_batches(todo, inputs, settings.sorted_write_rows):
+        rows = facts.customer_month_facts(customers, orders, responses, as_of, batch).collect()
+        for month in batch:
+            in_month = rows.filter(pl.col("period_month") == month).sort(
+                FACT_KEYS["customer_month"]
+            )
+            month_partitions.write(in_month, directory, month, digests[month])
+    return storage.row_count(settings.paths.fact_files("customer_month"))
+
+
+def _month_batches(
+    months: list[dt.date], inputs: dict[dt.date, facts.MonthInputs], batch_rows: int
+) -> Iterator[list[dt.date]]:
+    batch: list[dt.date] = []
+    rows = 0
+    for month in months:
+        if batch and rows + inputs[month].rows > batch_rows:
+            yield batch
+            batch, rows = [], 0
+        batch.append(month)
+        rows += inputs[month].rows
+    if batch:
+        yield batch
 
 
 @locked("gate_facts")
@@ -368,7 +430,7 @@ def run_all(settings: Settings, export_date: dt.date, full_refresh: bool = False
 def rebuild(settings: Settings, as_of: dt.date, full_refresh: bool = False) -> Release:
     """Everything after the raw gate, from the deliveries accepted up to `as_of`."""
     stage(settings, as_of, full_refresh)
-    build_facts(settings, as_of)
+    build_facts(settings, as_of, full_refresh)
     gate_facts(settings, as_of)
     build_clv(settings, as_of)
     build_marts(settings, as_of)
@@ -439,12 +501,12 @@ def register_inputs(
     """Facts, CLV output and the run histories as views, so models read them like tables."""
     paths = settings.paths
     connection.execute("create schema if not exists facts")
-    tables = {table: paths.facts / f"{table}.parquet" for table in FACT_TABLES}
-    tables["clv_customers"] = paths.clv_customers
-    for table, path in tables.items():
-        if not path.is_file():
-            raise MissingInputError(f"facts table {table} not built yet ({path})")
-        _create_view(connection, table, [path])
+    tables = {table: paths.fact_files(table) for table in FACT_TABLES}
+    tables["clv_customers"] = [paths.clv_customers]
+    for table, files in tables.items():
+        if not files or not all(path.is_file() for path in files):
+            raise MissingInputError(f"facts table {table} not built yet (in {paths.facts})")
+        _create_view(connection, table, files)
     histories = {
         "load_audit": (paths.load_audit_dir, "export_date"),
         "clv_model_runs": (paths.clv_model_runs_dir, clv.PARTITION_KEY),

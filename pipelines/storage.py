@@ -40,12 +40,15 @@ def write_partition(
     return path
 
 
-def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
+def write_parquet_atomic(
+    frame: pl.DataFrame | pl.LazyFrame, path: Path, metadata: dict[str, str] | None = None
+) -> None:
+    """`metadata`: key-value pairs stored in the file's footer."""
     with _replacing(path) as temporary:
         if isinstance(frame, pl.LazyFrame):
-            frame.sink_parquet(temporary)
+            frame.sink_parquet(temporary, metadata=metadata)
         else:
-            frame.write_parquet(temporary)
+            frame.write_parquet(temporary, metadata=metadata)
 
 
 def write_parquet_sorted(
@@ -105,8 +108,8 @@ def _is_sorted(path: Path, key: str) -> bool:
     return bool(pl.scan_parquet(path).select(in_order.all()).collect().item())
 
 
-def row_count(path: Path) -> int:
-    """Rows of a Parquet file, from its metadata."""
+def row_count(path: Path | list[Path]) -> int:
+    """Rows of Parquet files, from their metadata."""
     return pl.scan_parquet(path).select(pl.len()).collect().item()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,7 +93,7 @@ def gate_facts(settings: Settings, as_of: dt.date) -> GateReport:
     """Every facts table that has a suite, and the accounting and integrity of the history."""
     suites = _suites(settings, "facts")
     tables = [
-        _parquet(suite.name, [settings.paths.facts / f"{suite.table}.parquet"])
+        _parquet(suite.name, settings.paths.fact_files(suite.table))
         for suite in suites
         if suite.name.startswith("facts.")
     ]
@@ -169,7 +170,9 @@ def _suites(settings: Settings, gate: Gate) -> list[Suite]:
 
 def _parquet(name: str, files: list[Path]) -> Table:
     where = (
-        str(files[0]) if len(files) == 1 else f"{len(files)} files under {files[0].parent.parent}"
+        str(files[0])
+        if len(files) == 1
+        else f"{len(files)} files under {os.path.commonpath(files)}"
     )
     return Table(name, lambda: pl.scan_parquet(files), where)
 

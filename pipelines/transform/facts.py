@@ -8,11 +8,16 @@ per customer and month from the cohort month to the month of the as-of date.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 import polars.selectors as cs
 
 from pipelines.periods import cutoff, is_last_day_of_month, month_start
+from pipelines.transform import money
 from pipelines.transform.money import exact_sum
 
 AGE_BANDS: tuple[tuple[int, str], ...] = (
@@ -157,12 +162,22 @@ def customer_month_facts(
     orders: pl.LazyFrame,
     responses: pl.LazyFrame,
     as_of: dt.date,
+    months: Collection[dt.date] | None = None,
 ) -> pl.LazyFrame:
     """Grain: customer_id x period_month, from the cohort month to the month of the as-of date.
 
     Every month exists, bought in or not, so inactive and churned months are rows.
+    `months` keeps only the rows of those period months (what a nightly run recomputes).
     """
     as_of_month = month_start(as_of)
+    first_month, last_month = pl.col("cohort_month"), pl.lit(as_of_month)
+    if months is not None:
+        wanted = sorted(months)
+        orders = orders.filter(pl.col("order_month").is_in(wanted))
+        responses = responses.filter(pl.col("response_month").is_in(wanted))
+        # The spine spans only the wanted months: L's full spine is 100 million rows.
+        first_month = pl.max_horizontal(first_month, pl.lit(wanted[0]))
+        last_month = pl.lit(wanted[-1])
     monthly_purchases = (
         orders.filter(pl.col("is_purchase"))
         .group_by("customer_id", period_month="order_month")
@@ -181,14 +196,16 @@ def customer_month_facts(
         )
     )
     spine = (
-        customers.filter(pl.col("cohort_month").is_not_null())
+        customers.filter(pl.col("cohort_month") <= last_month)
         .select(
             "customer_id",
             "cohort_month",
-            period_month=pl.date_ranges(pl.col("cohort_month"), as_of_month, interval="1mo"),
+            period_month=pl.date_ranges(first_month, last_month, interval="1mo"),
         )
         .explode("period_month")
     )
+    if months is not None:
+        spine = spine.filter(pl.col("period_month").is_in(wanted))
     month_complete = pl.col("period_month") < as_of_month
     if is_last_day_of_month(as_of):
         month_complete = pl.lit(True)
@@ -212,3 +229,91 @@ def customer_month_facts(
             is_complete_month=month_complete,
         )
     )
+
+
+# The code a customer_month row is computed by: a change to it recomputes every month.
+# Polars' row hash is stable within a version only, so the version is part of it too.
+CUSTOMER_MONTH_CODE = hashlib.sha256(
+    Path(__file__).read_bytes() + Path(money.__file__).read_bytes() + pl.__version__.encode()
+).hexdigest()
+
+
+@dataclass(frozen=True)
+class MonthInputs:
+    """What the customer_month rows of one period month are computed from."""
+
+    digest: str  # changes whenever any input of the month's rows does
+    rows: int  # customers on the spine that month
+
+
+def customer_month_inputs(
+    customers: pl.LazyFrame,
+    orders: pl.LazyFrame,
+    responses: pl.LazyFrame,
+    as_of: dt.date,
+) -> dict[dt.date, MonthInputs]:
+    """For each period month of the spine, a digest of everything its rows depend on.
+
+    The rows of month m follow from: the customers whose cohort month is m or earlier
+    (the spine), the purchases and the linked responses of month m, whether m is
+    complete, and the code. Each is summarised by a row count and a sum of row hashes,
+    so a changed, added or removed input row changes the digest: a late order, a refund
+    or a relinked response changes its month's; a customer's new first purchase changes
+    every month from their new or old cohort on. Months outside the spine are absent.
+    """
+    as_of_month = month_start(as_of)
+    cohorts = _hashed_by_month(
+        customers.filter(pl.col("cohort_month").is_not_null()),
+        "cohort_month",
+        ["customer_id", "cohort_month"],
+    )
+    purchases = _hashed_by_month(
+        orders.filter(pl.col("is_purchase")),
+        "order_month",
+        ["customer_id", "order_month", "ordered_on", "net_amount"],
+    )
+    linked = _hashed_by_month(
+        responses.filter(pl.col("customer_id").is_not_null()),
+        "response_month",
+        ["customer_id", "response_month", "submitted_at", "nps_score"],
+    )
+    if not cohorts:
+        return {}
+    spine = Hashed(0, 0, 0)
+    inputs: dict[dt.date, MonthInputs] = {}
+    for month in pl.date_range(min(cohorts), as_of_month, interval="1mo", eager=True):
+        spine = spine.plus(cohorts.get(month, Hashed(0, 0, 0)))
+        complete = month < as_of_month or is_last_day_of_month(as_of)
+        parts = (
+            CUSTOMER_MONTH_CODE,
+            month,
+            complete,
+            spine,
+            purchases.get(month),
+            linked.get(month),
+        )
+        inputs[month] = MonthInputs(hashlib.sha256(repr(parts).encode()).hexdigest(), spine.rows)
+    return inputs
+
+
+@dataclass(frozen=True)
+class Hashed:
+    """A set of rows: how many, and the sums of the high and the low 32 bits of their row
+    hashes (summed apart, so that no sum overflows 64 bits)."""
+
+    rows: int
+    high: int
+    low: int
+
+    def plus(self, other: Hashed) -> Hashed:
+        return Hashed(self.rows + other.rows, self.high + other.high, self.low + other.low)
+
+
+def _hashed_by_month(frame: pl.LazyFrame, month: str, columns: list[str]) -> dict[dt.date, Hashed]:
+    row_hash = pl.struct(columns).hash(seed=0)
+    sums = (
+        frame.group_by(month)
+        .agg(rows=pl.len(), high=(row_hash // 2**32).sum(), low=(row_hash % 2**32).sum())
+        .collect()
+    )
+    return {month: Hashed(rows, high, low) for month, rows, high, low in sums.iter_rows()}

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines import checksums, run
+from pipelines import checksums, run, storage
 from pipelines.config import Settings
 from pipelines.errors import SupersededError
 from pipelines.synth import SynthConfig, generate
@@ -84,20 +84,46 @@ def test_a_nightly_run_merges_only_the_new_day_and_equals_a_full_refresh(
 ) -> None:
     settings, days = _copy(history, tmp_path)
     before = (settings.paths.staging / "manifest.json").resolve()
+    months_before = _month_files(settings)
     run.run_all(settings, days[0])
     after = (settings.paths.staging / "manifest.json").resolve()
     assert before.parent != after.parent  # a new snapshot, committed by one rename
     assert not before.parent.exists()  # the previous one removed once replaced
     staged, published = _staged(settings), _published(settings)
+    # Only the months the day's orders and responses fall in were recomputed.
+    months_after = _month_files(settings)
+    rewritten = {month for month, file in months_after.items() if months_before.get(month) != file}
+    assert rewritten <= _months_delivered(settings, days[0])
+    assert len(rewritten) < len(months_after)
+    customer_month = pl.read_parquet(settings.paths.fact_files("customer_month"))
 
     run.rebuild(settings, days[0])  # nothing newer to stage: the snapshot stays
     assert (settings.paths.staging / "manifest.json").resolve() == after
+    assert _month_files(settings) == months_after  # no month recomputed
     assert _published(settings) == published
 
     run.rebuild(settings, days[0], full_refresh=True)
     for table, frame in _staged(settings).items():
         assert frame.equals(staged[table]), table
+    refreshed = _month_files(settings)
+    assert refreshed.keys() == months_after.keys()
+    assert not set(refreshed.items()) & set(months_after.items())  # every month recomputed
+    assert pl.read_parquet(settings.paths.fact_files("customer_month")).equals(customer_month)
     assert _published(settings) == published
+
+
+def _month_files(settings: Settings) -> dict[str, int]:
+    """Each month file of facts.customer_month, by the inode a rewrite replaces."""
+    return {path.stem: path.stat().st_ino for path in settings.paths.fact_files("customer_month")}
+
+
+def _months_delivered(settings: Settings, day: dt.date) -> set[str]:
+    """The months (YYYY-MM) of the orders and responses delivered on `day`."""
+    months: set[str] = set()
+    for source, column in (("orders", "ordered_at"), ("survey_responses", "submitted_at")):
+        raw = pl.read_parquet(storage.partition_path(settings.paths.raw_dir(source), day))
+        months |= set(raw[column].dt.strftime("%Y-%m"))
+    return months
 
 
 def _gate(settings: Settings, day: dt.date) -> dt.date:

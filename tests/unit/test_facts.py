@@ -8,11 +8,12 @@ import polars as pl
 import pytest
 
 from pipelines.config import Settings
-from pipelines.transform.facts import age_band, nps_class
+from pipelines.transform.facts import age_band, customer_month_inputs, nps_class
+from tests.tiny_shop import AS_OF
 
 
 def _facts(settings: Settings, table: str) -> pl.DataFrame:
-    return pl.read_parquet(settings.paths.facts / f"{table}.parquet")
+    return pl.read_parquet(settings.paths.fact_files(table))
 
 
 def test_customer_month_spine_has_every_month_from_cohort_to_as_of(tiny_shop: Settings) -> None:
@@ -124,3 +125,69 @@ def test_age_band_at_the_as_of_date(birth_year: int | None, expected: str) -> No
     # 2025 - 1991 = 34 -> 25-34; 2025 - 1960 = 65 -> 65+.
     band = pl.select(age_band(pl.lit(birth_year, dtype=pl.Int64), dt.date(2025, 3, 15))).item()
     assert band == expected
+
+
+def _month_digests(settings: Settings, **changed: pl.DataFrame) -> dict[dt.date, str]:
+    """The digest of each customer_month month of the tiny shop, some inputs replaced."""
+    tables = {
+        table: changed.get(table, _facts(settings, table)).lazy()
+        for table in ("customers", "orders", "survey_responses")
+    }
+    inputs = customer_month_inputs(
+        tables["customers"], tables["orders"], tables["survey_responses"], AS_OF
+    )
+    return {month: month_inputs.digest for month, month_inputs in inputs.items()}
+
+
+JAN, FEB, MAR = dt.date(2025, 1, 1), dt.date(2025, 2, 1), dt.date(2025, 3, 1)
+
+
+def test_a_late_refund_changes_only_its_month(tiny_shop: Settings) -> None:
+    before = _month_digests(tiny_shop)
+    assert list(before) == [JAN, FEB, MAR]  # the spine's months: first cohort to as-of
+    orders = _facts(tiny_shop, "orders")
+    refunded = orders.with_columns(
+        net_amount=pl.when(pl.col("order_id") == "O2").then(40.0).otherwise("net_amount")
+    )  # C1's February order: 50 -> 40
+    after = _month_digests(tiny_shop, orders=refunded)
+    assert [month for month in before if before[month] != after[month]] == [FEB]
+
+
+def test_an_earlier_first_purchase_changes_every_month_from_the_new_cohort(
+    tiny_shop: Settings,
+) -> None:
+    before = _month_digests(tiny_shop)
+    customers = _facts(tiny_shop, "customers").with_columns(
+        cohort_month=pl.when(pl.col("customer_id") == "C4").then(JAN).otherwise("cohort_month")
+    )  # C4 (cohort February) found to have bought in January
+    after = _month_digests(tiny_shop, customers=customers)
+    assert [month for month in before if before[month] != after[month]] == [JAN, FEB, MAR]
+
+
+def test_a_relinked_response_changes_only_its_month(tiny_shop: Settings) -> None:
+    before = _month_digests(tiny_shop)
+    responses = _facts(tiny_shop, "survey_responses").with_columns(
+        customer_id=pl.when(pl.col("response_id") == "R5").then(None).otherwise("customer_id")
+    )  # R5 (March, linked to C4 by e-mail) no longer linked
+    after = _month_digests(tiny_shop, survey_responses=responses)
+    assert [month for month in before if before[month] != after[month]] == [MAR]
+
+
+def test_an_order_that_is_no_purchase_changes_no_month(tiny_shop: Settings) -> None:
+    before = _month_digests(tiny_shop)
+    orders = _facts(tiny_shop, "orders").with_columns(
+        channel=pl.lit("web")
+    )  # no customer_month column reads the channel
+    assert _month_digests(tiny_shop, orders=orders) == before
+
+
+def test_the_as_of_month_changes_when_it_completes(tiny_shop: Settings) -> None:
+    tables = [
+        _facts(tiny_shop, table).lazy() for table in ("customers", "orders", "survey_responses")
+    ]
+    mid = customer_month_inputs(*tables, AS_OF)
+    later = customer_month_inputs(*tables, dt.date(2025, 3, 20))
+    last_day = customer_month_inputs(*tables, dt.date(2025, 3, 31))
+    assert later == mid  # the same rows: the month is still incomplete
+    assert [month for month in mid if mid[month] != last_day[month]] == [MAR]
+    assert [inputs.rows for inputs in mid.values()] == [2, 3, 4]  # C1, C2; + C4; + C5

@@ -103,8 +103,8 @@ def test_a_broken_mart_is_refused_with_table_expectation_rows_and_samples(
 
 
 def test_a_duplicate_in_the_facts_grain_is_refused(shop_copy: Settings) -> None:
-    path = shop_copy.paths.facts / "customer_month.parquet"
-    facts = pl.read_parquet(path).sort("customer_id", "period_month")
+    path = shop_copy.paths.facts / "customer_month" / "2025-01.parquet"
+    facts = pl.read_parquet(path)
     storage.write_parquet_atomic(pl.concat([facts, facts.head(1)]), path)
     with pytest.raises(GateError) as refusal:
         quality.gate_facts(shop_copy, shop.AS_OF)

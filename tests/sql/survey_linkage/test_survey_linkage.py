@@ -47,7 +47,7 @@ def test_tiny_shop_linkage(tiny_shop: Settings) -> None:
 @pytest.mark.integration
 def test_matches_polars_on_generated_data(generated_run: Settings) -> None:
     responses = pl.read_parquet(generated_run.paths.facts / "survey_responses.parquet")
-    months = pl.read_parquet(generated_run.paths.facts / "customer_month.parquet")
+    months = pl.read_parquet(generated_run.paths.fact_files("customer_month"))
     expected = responses.group_by("response_month").agg(
         n=pl.len(), linked=pl.col("is_linked").sum()
     )
