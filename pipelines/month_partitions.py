@@ -1,5 +1,5 @@
 """A facts table kept as one Parquet file per period month, rewritten only when its inputs
-change.
+change, and judged by the facts gate only when rewritten.
 
 Each file carries, in its Parquet metadata, the digest of the inputs it was computed from
 (`facts.customer_month_inputs`). A run computes every month's digest and recomputes only
@@ -7,11 +7,17 @@ the months whose file is missing or carries another digest: a nightly run rewrit
 months its data touches, and a run killed half way leaves files that are each complete
 and labelled with what they hold, so the next run redoes only the rest. A file is
 written beside its final name and renamed into place, like every other layer's.
+
+`judged.json` records the months the facts gate passed, each with the file's digest and
+the suite that judged it. Rewriting a month first removes its record, so a month is
+judged again whenever its file or the suite changes, and a month of a refused load stays
+unjudged until a gate passes it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
@@ -20,6 +26,7 @@ import polars as pl
 from pipelines import storage
 
 DIGEST_KEY = "loyalty.inputs_digest"
+JUDGED_FILE = "judged.json"
 
 
 def path(directory: Path, month: dt.date) -> Path:
@@ -45,7 +52,38 @@ def remove_other_months(directory: Path, months: Collection[dt.date]) -> None:
 
 
 def write(frame: pl.DataFrame, directory: Path, month: dt.date, digest: str) -> None:
-    storage.write_parquet_atomic(frame, path(directory, month), metadata={DIGEST_KEY: digest})
+    file = path(directory, month)
+    _write_judged(
+        directory,
+        {name: judged for name, judged in _judged(directory).items() if name != file.name},
+    )
+    storage.write_parquet_atomic(frame, file, metadata={DIGEST_KEY: digest})
+
+
+def unjudged(directory: Path, suite_digest: str) -> list[Path]:
+    """The month files this suite has not passed as they are now."""
+    judged = _judged(directory)
+    return [
+        file
+        for file in files(directory)
+        if judged.get(file.name) != {"inputs": _digest(file), "suite": suite_digest}
+    ]
+
+
+def mark_judged(directory: Path, passed: list[Path], suite_digest: str) -> None:
+    judged = _judged(directory)
+    for file in passed:
+        judged[file.name] = {"inputs": _digest(file), "suite": suite_digest}
+    _write_judged(directory, judged)
+
+
+def _judged(directory: Path) -> dict[str, dict[str, str | None]]:
+    record = directory / JUDGED_FILE
+    return json.loads(record.read_text()) if record.is_file() else {}
+
+
+def _write_judged(directory: Path, judged: dict[str, dict[str, str | None]]) -> None:
+    storage.write_text_atomic(json.dumps(judged, indent=1, sort_keys=True), directory / JUDGED_FILE)
 
 
 def _digest(file: Path) -> str | None:

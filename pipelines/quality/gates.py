@@ -19,8 +19,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines import models, storage
-from pipelines.config import SOURCES, Settings
+from pipelines import models, month_partitions, storage
+from pipelines.config import MONTHLY_FACTS, SOURCES, Settings
 from pipelines.errors import GateError
 from pipelines.publish import PUBLISHED_SCHEMAS
 from pipelines.quality import checks
@@ -90,16 +90,36 @@ def gate_raw(settings: Settings, export_dates: Sequence[dt.date]) -> GateReport:
 
 
 def gate_facts(settings: Settings, as_of: dt.date) -> GateReport:
-    """Every facts table that has a suite, and the accounting and integrity of the history."""
+    """Every facts table that has a suite, and the accounting and integrity of the history.
+
+    A table kept by month (`customer_month`) is judged on the months its suite has not
+    passed as they are now (`pipelines.month_partitions`): a nightly run judges the months
+    it recomputed, a changed suite every month.
+    """
     suites = _suites(settings, "facts")
-    tables = [
-        _parquet(suite.name, settings.paths.fact_files(suite.table))
-        for suite in suites
-        if suite.name.startswith("facts.")
-    ]
-    tables.append(_frame("checks.integrity", checks.integrity_checks(settings, as_of)))
+    parameters = suite_parameters(settings)
+    tables = [_frame("checks.integrity", checks.integrity_checks(settings, as_of))]
+    to_mark: list[tuple[Path, list[Path], str]] = []
+    judged_before: set[str] = set()
+    for suite in suites:
+        if not suite.name.startswith("facts."):
+            continue
+        files = settings.paths.fact_files(suite.table)
+        if suite.table in MONTHLY_FACTS and files:
+            directory, digest = files[0].parent, suite.digest(parameters)
+            unjudged = month_partitions.unjudged(directory, digest)
+            log.info("%s: %d of %d months to judge", suite.name, len(unjudged), len(files))
+            if not unjudged:
+                judged_before.add(suite.name)
+                continue
+            to_mark.append((directory, unjudged, digest))
+            files = unjudged
+        tables.append(_parquet(suite.name, files))
+    suites = [suite for suite in suites if suite.name not in judged_before]
     report = _run("facts", settings, suites, tables, as_of, f"as of {as_of}")
     _refuse_on_critical_failures(report)
+    for directory, passed, digest in to_mark:
+        month_partitions.mark_judged(directory, passed, digest)
     return report
 
 

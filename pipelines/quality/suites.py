@@ -20,9 +20,11 @@ and every expectation states its `severity`: `critical` stops the run before pub
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -87,6 +89,18 @@ class Suite:
         return {
             name for expectation in self.expectations for name in _parameters(expectation["kwargs"])
         }
+
+    def digest(self, parameters: dict[str, object]) -> str:
+        """Changes with the suite, the values of the parameters it reads, or the version of
+        Great Expectations: what a verdict on unchanged data depends on."""
+        judged_by = [
+            self.document,
+            {name: parameters.get(name) for name in sorted(self.parameters())},
+            metadata.version("great_expectations"),
+        ]
+        return hashlib.sha256(
+            json.dumps(judged_by, sort_keys=True, default=str).encode()
+        ).hexdigest()
 
     def cross_row_suites(self) -> list[tuple[Suite, totals.Total]]:
         """The generated suite of each cross-row check the meta declares, with the check

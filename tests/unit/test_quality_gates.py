@@ -13,10 +13,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines import extract, quality, storage
+from pipelines import extract, month_partitions, quality, storage
 from pipelines.config import Settings
 from pipelines.errors import GateError
-from pipelines.quality.suites import load_suite, load_suites, suite_parameters
+from pipelines.quality.suites import Suite, load_suite, load_suites, suite_parameters
 from pipelines.quality.tables import Table, chunks
 from pipelines.quality.validation import Validator
 from tests import tiny_shop as shop
@@ -108,12 +108,47 @@ def test_a_duplicate_in_the_facts_grain_is_refused(shop_copy: Settings) -> None:
     storage.write_parquet_atomic(pl.concat([facts, facts.head(1)]), path)
     with pytest.raises(GateError) as refusal:
         quality.gate_facts(shop_copy, shop.AS_OF)
-    # 9 customer-months (C1: Jan-Mar, C2: Jan-Mar, C4: Feb-Mar, C5: Mar) and the copy.
+    # Only January is judged (its file changed): C1 and C2 in January, and the copy of C1.
     assert (
         "facts.customer_month: expect_compound_columns_to_be_unique(customer_id, period_month) "
-        "failed on 2 of 10 rows, e.g. customer_id=C1, period_month=2025-01-01 | "
+        "failed on 2 of 3 rows, e.g. customer_id=C1, period_month=2025-01-01 | "
         "customer_id=C1, period_month=2025-01-01;"
     ) in str(refusal.value)
+
+
+def _customer_month_rows_judged(report: quality.GateReport) -> int | None:
+    """Rows of facts.customer_month the gate validated; None when it validated none."""
+    judged = [result for result in report.results if result.suite == "facts.customer_month"]
+    return judged[0].outcomes[0].evaluated_rows if judged else None
+
+
+def test_the_facts_gate_judges_only_months_it_has_not_passed_as_they_are(
+    shop_copy: Settings,
+) -> None:
+    # The backfill's gate passed all three months (9 rows): none is judged again.
+    assert _customer_month_rows_judged(quality.gate_facts(shop_copy, shop.AS_OF)) is None
+    # February rewritten (3 rows: C1, C2, C4): only February is judged.
+    months = shop_copy.paths.facts / "customer_month"
+    february = pl.read_parquet(months / "2025-02.parquet")
+    month_partitions.write(february, months, dt.date(2025, 2, 1), "recomputed")
+    assert _customer_month_rows_judged(quality.gate_facts(shop_copy, shop.AS_OF)) == 3
+    assert _customer_month_rows_judged(quality.gate_facts(shop_copy, shop.AS_OF)) is None
+
+
+def test_a_changed_facts_suite_judges_every_month_again(
+    shop_copy: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Suite, "digest", lambda _suite, _parameters: "another suite")
+    assert _customer_month_rows_judged(quality.gate_facts(shop_copy, shop.AS_OF)) == 9
+
+
+def test_a_refused_month_is_judged_again_by_the_next_gate(shop_copy: Settings) -> None:
+    path = shop_copy.paths.facts / "customer_month" / "2025-03.parquet"
+    march = pl.read_parquet(path)
+    month_partitions.write(pl.concat([march, march.head(1)]), path.parent, shop.AS_OF, "bad")
+    for _ in range(2):  # refused, and not taken for judged by the next gate
+        with pytest.raises(GateError, match="expect_compound_columns_to_be_unique"):
+            quality.gate_facts(shop_copy, shop.AS_OF)
 
 
 def test_rows_missing_from_a_raw_partition_fail_the_row_accounting(shop_copy: Settings) -> None:
