@@ -381,7 +381,7 @@ def build_marts(settings: Settings, as_of: dt.date) -> dict[str, int]:
     paths.build_db.unlink(missing_ok=True)  # a fresh build: no table of an old model lingers
     with timed("marts", as_of), connect(settings, str(paths.build_db)) as connection:
         register_inputs(connection, settings, as_of)
-        _register_settings(connection, settings)
+        register_settings(connection, settings)
         counts = models.run_models(connection, models.discover(), model_parameters(settings, as_of))
     lineage.finish(build, as_of, inputs)
     return counts
@@ -529,7 +529,7 @@ def _create_view(connection: duckdb.DuckDBPyConnection, table: str, files: list[
     connection.execute(f"create view facts.{table} as from read_parquet([{quoted}])")
 
 
-def _register_settings(connection: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+def register_settings(connection: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """Settings that are lists become small tables (`settings.*`), so no model builds SQL
     text from them: one row per named churn window."""
     connection.execute("create schema if not exists settings")

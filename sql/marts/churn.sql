@@ -112,28 +112,68 @@ latest_purchases as (
     from customer_months
 ),
 
+window_ranks as (
+    -- a window's rank: how many windows are shorter than it
+    select
+        churn_window,
+        churn_window_days,
+        rank() over (order by churn_window_days) - 1 as lapse_rank
+    from windows
+),
+
+lapse_bands as (
+    -- The days since a customer's latest purchase fall in one band between consecutive
+    -- window lengths: (lapsed_days_above, lapsed_days_up_to], the last band unbounded.
+    -- windows_lapsed counts the windows shorter than the band: under a window the
+    -- customer is churned exactly when windows_lapsed > its lapse_rank. So one number per
+    -- customer and month stands for the standing under every window.
+    select
+        lapse_rank as windows_lapsed,
+        coalesce(lag(churn_window_days) over (order by churn_window_days), -1)
+            as lapsed_days_above,
+        churn_window_days as lapsed_days_up_to
+    from (
+        select distinct
+            churn_window_days,
+            lapse_rank
+        from window_ranks
+    ) as lengths
+    union all
+    select
+        count(*) as windows_lapsed,
+        max(churn_window_days) as lapsed_days_above,
+        null as lapsed_days_up_to
+    from windows
+),
+
 standings as (
     -- DuckDB and PostgreSQL: date - date is a number of days (Trino: date_diff('day', ...))
     select
         latest_purchases.customer_id,
         latest_purchases.cohort_month,
         latest_purchases.period_month,
-        windows.churn_window,
-        latest_purchases.standing_on - latest_purchases.latest_purchase_on
-        <= windows.churn_window_days as is_customer
+        lapse_bands.windows_lapsed
     from latest_purchases
-    cross join windows
+    inner join lapse_bands
+        on
+            latest_purchases.standing_on - latest_purchases.latest_purchase_on
+            > lapse_bands.lapsed_days_above
+            and (
+                lapse_bands.lapsed_days_up_to is null
+                or latest_purchases.standing_on - latest_purchases.latest_purchase_on
+                <= lapse_bands.lapsed_days_up_to
+            )
 ),
 
 customer_periods as (
-    -- one row per window, period and customer acquired by the period's last month
+    -- one row per period and customer acquired by the period's last month; NULL
+    -- lapsed_at_start: not acquired by the month before the period
     select
         at_end.customer_id,
-        at_end.churn_window,
         period_bounds.period_grain,
         period_bounds.period_start,
-        at_end.is_customer as is_customer_at_end,
-        coalesce(at_start.is_customer, false) as was_customer_at_start,
+        at_end.windows_lapsed as lapsed_at_end,
+        at_start.windows_lapsed as lapsed_at_start,
         at_end.cohort_month >= period_bounds.period_start as is_acquired_in_period
     from standings as at_end
     inner join period_bounds
@@ -141,42 +181,76 @@ customer_periods as (
     left join standings as at_start
         on
             at_end.customer_id = at_start.customer_id
-            and at_end.churn_window = at_start.churn_window
             and period_bounds.month_before = at_start.period_month
 ),
 
-profile_cells as (
-    -- Counted per profile first (a few thousand cells a period), then the cells, not the
-    -- customers, are fanned out to their segments: six times fewer rows to group.
+lapse_cells as (
+    -- Counted per profile and standing first (a few thousand cells a period), then the
+    -- cells, not the customers, are judged under each window and fanned out to segments.
     select
-        customer_periods.churn_window,
         customer_periods.period_grain,
         customer_periods.period_start,
         customer_profiles.profile_id,
-        count(*) filter (where customer_periods.was_customer_at_start) as customers_start,
-        count(*) filter (where customer_periods.is_customer_at_end) as customers_end,
-        count(*) filter (
-            where customer_periods.is_customer_at_end and customer_periods.is_acquired_in_period
-        ) as new_customers,
-        count(*) filter (
-            where customer_periods.was_customer_at_start
-            and not customer_periods.is_customer_at_end
-        ) as lost_customers,
-        count(*) filter (
-            where
-            customer_periods.is_customer_at_end
-            and not customer_periods.was_customer_at_start
-            and not customer_periods.is_acquired_in_period
-        ) as reactivated_customers,
-        count(*) filter (where not customer_periods.is_customer_at_end) as churned_customers
+        customer_periods.lapsed_at_start,
+        customer_periods.lapsed_at_end,
+        customer_periods.is_acquired_in_period,
+        count(*) as customers
     from customer_periods
     inner join customer_profiles
         on customer_periods.customer_id = customer_profiles.customer_id
     group by
-        customer_periods.churn_window,
         customer_periods.period_grain,
         customer_periods.period_start,
-        customer_profiles.profile_id
+        customer_profiles.profile_id,
+        customer_periods.lapsed_at_start,
+        customer_periods.lapsed_at_end,
+        customer_periods.is_acquired_in_period
+),
+
+window_cells as (
+    select
+        window_ranks.churn_window,
+        lapse_cells.period_grain,
+        lapse_cells.period_start,
+        lapse_cells.profile_id,
+        lapse_cells.customers,
+        lapse_cells.is_acquired_in_period,
+        coalesce(lapse_cells.lapsed_at_start <= window_ranks.lapse_rank, false)
+            as was_customer_at_start,
+        lapse_cells.lapsed_at_end <= window_ranks.lapse_rank as is_customer_at_end
+    from lapse_cells
+    cross join window_ranks
+),
+
+profile_cells as (
+    select
+        churn_window,
+        period_grain,
+        period_start,
+        profile_id,
+        sum(case when was_customer_at_start then customers else 0 end) as customers_start,
+        sum(case when is_customer_at_end then customers else 0 end) as customers_end,
+        sum(case when is_customer_at_end and is_acquired_in_period then customers else 0 end)
+            as new_customers,
+        sum(case when was_customer_at_start and not is_customer_at_end then customers else 0 end)
+            as lost_customers,
+        sum(
+            case
+                when
+                    is_customer_at_end
+                    and not was_customer_at_start
+                    and not is_acquired_in_period
+                    then customers
+                else 0
+            end
+        ) as reactivated_customers,
+        sum(case when not is_customer_at_end then customers else 0 end) as churned_customers
+    from window_cells
+    group by
+        churn_window,
+        period_grain,
+        period_start,
+        profile_id
 ),
 
 grouped as (

@@ -202,6 +202,7 @@ def build_from_facts(
     """The `targets` rebuilt in memory over the facts of a pipeline run, with these settings."""
     connection = duckdb.connect()
     run.register_inputs(connection, settings, as_of)
+    run.register_settings(connection, settings)
     models.run_models(
         connection, models_needed_by(set(targets)), run.model_parameters(settings, as_of)
     )

@@ -11,6 +11,8 @@ from collections import defaultdict
 import pytest
 
 from pipelines.config import Settings
+from tests.behaviour_shop import AS_OF
+from tests.sql import harness
 from tests.sql.behaviour_reference import (
     Buyer,
     SegmentKey,
@@ -116,6 +118,32 @@ def test_behaviour_shop_period_bounds_and_annualised_rates(behaviour_shop: Setti
         ("month", JUN, dt.date(2025, 6, 15), 90, False, pytest.approx(1 - 0.6**12)),
         ("quarter", APR, dt.date(2025, 6, 15), 90, False, pytest.approx(1 - 0.4**4)),  # ^4
     ]
+
+
+def test_each_window_keeps_its_rows_beside_any_other_windows(behaviour_shop: Settings) -> None:
+    # The model sorts each customer's standing into bands between the window lengths once,
+    # for every window: windows of one length, and a shorter one added, change no row.
+    windows = {"7d": 7, "30d": 30, "90d": 90, "also_90d": 90}
+    settings = behaviour_shop.model_copy(update={"churn_windows": windows})
+    columns = f"period_grain, period_start, segment, segment_value, {COUNTS}"
+    with harness.build_from_facts(settings, AS_OF, ["marts.churn"]) as connection:
+        rows = {
+            window: connection.sql(
+                f"select {columns} from marts.churn where churn_window = '{window}' order by all"
+            ).fetchall()
+            for window in windows
+        }
+    assert rows["also_90d"] == rows["90d"]
+    for window in ("30d", "90d"):
+        assert rows[window] == query(
+            behaviour_shop,
+            f"select {columns} from marts.churn where churn_window = '{window}' order by all",
+        )
+    # 7d, customers at each month end: Jan 31 {B} (bought that day); Feb 28 {A} (G's 02-20
+    # is 8 days back); Mar 31, Apr 30 and May 31 nobody (D's 05-20 is 11 days back);
+    # June 15 {E} (06-10, 5 days).
+    monthly = [row for row in rows["7d"] if row[0] == "month" and row[2] == "all"]
+    assert [row[5] for row in monthly] == [1, 1, 0, 0, 0, 1]
 
 
 # --- independent computation ---------------------------------------------------------
