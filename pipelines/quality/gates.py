@@ -15,6 +15,8 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import duckdb
 import polars as pl
@@ -175,6 +177,12 @@ def record_in_build(settings: Settings, as_of: dt.date) -> None:
     if not files:
         return
     results = pl.concat([pl.read_parquet(path) for path in files], how="diagonal_relaxed")
+    # A run deletes the pages of runs older than `quality_history_days`; their results stay.
+    pages = results["data_docs_page"].drop_nulls().unique().to_list()
+    kept = [page for page in pages if _page_file(page).is_file()]
+    results = results.with_columns(
+        data_docs_page=pl.when(pl.col("data_docs_page").is_in(kept)).then("data_docs_page")
+    )
     with duckdb.connect(str(settings.paths.build_db)) as connection:
         connection.register("gate_results", results)
         connection.execute("create schema if not exists ops")
@@ -182,6 +190,11 @@ def record_in_build(settings: Settings, as_of: dt.date) -> None:
             "create or replace table ops.gate_results as from gate_results "
             "order by run_date, gate, suite, expectation"
         )
+
+
+def _page_file(url: str) -> Path:
+    """The file a Data Docs page URL (`file:///...`) points at."""
+    return Path(url2pathname(urlparse(url).path))
 
 
 def _suites(settings: Settings, gate: Gate) -> list[Suite]:

@@ -352,7 +352,17 @@ def test_the_data_docs_index_links_only_the_newest_results(
     assert len(list(settings.paths.quality.rglob("*facts_2025-01-01*/*/*.html"))) == 1
 
 
-def test_results_and_pages_older_than_the_history_are_forgotten(shop_copy: Settings) -> None:
+def test_results_and_pages_older_than_the_history_are_forgotten(
+    tiny_shop: Settings, shop_copy: Settings
+) -> None:
+    # The copy's recorded results link the pages of the original shop: point them at its own.
+    for partition in shop_copy.paths.gate_results_dir.rglob("*.parquet"):
+        results = pl.read_parquet(partition).with_columns(
+            pl.col("data_docs_page").str.replace(
+                str(tiny_shop.data_dir), str(shop_copy.data_dir), literal=True
+            )
+        )
+        storage.write_parquet_atomic(results, partition)
     quality_dir = shop_copy.paths.quality
     old_runs = {path.name for path in quality_dir.rglob("*_2025-03-15") if path.is_dir()}
     assert {"raw_2025-03-15", "facts_2025-03-15", "marts_2025-03-15"} <= old_runs
@@ -361,3 +371,13 @@ def test_results_and_pages_older_than_the_history_are_forgotten(shop_copy: Setti
     runs = {path.name for path in quality_dir.rglob("*_20*") if path.is_dir()}
     assert runs == {f"marts_{later}"}
     assert (quality_dir / "data_docs" / "index.html").is_file()
+    # Their results stay in ops.gate_results, without a link to the deleted page.
+    with duckdb.connect(str(shop_copy.paths.build_db), read_only=True) as connection:
+        links = connection.sql(
+            "select run_date, count(data_docs_page), count(*) from ops.gate_results"
+            " group by run_date order by run_date"
+        ).fetchall()
+    assert [(run_date, linked > 0, linked == rows) for run_date, linked, rows in links] == [
+        (shop.AS_OF, False, False),
+        (later, True, True),
+    ]
