@@ -124,7 +124,7 @@ def _extract_source(
             source=contract.name,
             export_date=export_date,
             load_id=frame["_load_id"][0] if frame.height else _load_id(path, export_date),
-            source_file=str(path),
+            source_file=path.relative_to(settings.paths.root).as_posix(),
             rows_read=frame.height,
             rows_loaded=good.height,
             rows_quarantined=bad.height,
