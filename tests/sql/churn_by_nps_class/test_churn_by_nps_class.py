@@ -89,7 +89,7 @@ def test_matches_polars_and_scipy_on_generated_data(generated_run: Settings) -> 
         nps_churn_horizon_months=horizon,
     )
     facts = {
-        name: pl.read_parquet(settings.paths.facts / f"{name}.parquet")
+        name: pl.read_parquet(settings.paths.fact_files(name))
         for name in ("customer_month", "orders")
     }
     with harness.warehouse(generated_run) as connection:
