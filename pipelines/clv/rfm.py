@@ -41,21 +41,25 @@ def rfm_summary(purchases: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
 
 def rfm_of_days(days: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
     """`rfm_summary` from the purchase days (`purchase_days`) up to `as_of`."""
-    day = pl.col("purchase_day")
-    first_day = day.min()
-    # Marking repeat days before aggregating keeps every aggregate a plain one, which
-    # Polars computes in parallel without evaluating each customer's group on its own.
-    repeat_micros = pl.when(day > first_day.over("customer_id")).then(pl.col("revenue_micros"))
+    day, revenue = pl.col("purchase_day"), pl.col("revenue_micros")
+    # Plain aggregates only: the first day's revenue is taken out of the total afterwards.
+    # Marking the repeat days with a window over customers (`min().over`) cost M 8.5 s
+    # against 3 s, a hash join of 16 million purchase days on their string ids.
+    repeat_micros = revenue.sum() - revenue.sort_by(day).first()
     return (
-        days.with_columns(repeat_micros=repeat_micros)
-        .group_by("customer_id")
+        days.group_by("customer_id")
         .agg(
             frequency=(pl.len() - 1).cast(pl.Int64),
-            recency_days=(day.max() - first_day).dt.total_days(),
-            tenure_days=(pl.lit(as_of) - first_day).dt.total_days(),
+            recency_days=(day.max() - day.min()).dt.total_days(),
+            tenure_days=(pl.lit(as_of) - day.min()).dt.total_days(),
+            repeat_micros=repeat_micros,
+        )
+        .with_columns(
             # A mean of whole millionths, exact in doubles below 2**53: the same purchases
             # give the fits the same input on every run (pipelines/transform/money.py).
-            monetary_value=(pl.col("repeat_micros").mean() / MICROS).fill_null(0.0),
+            monetary_value=pl.when(pl.col("frequency") > 0)
+            .then(pl.col("repeat_micros") / pl.col("frequency") / MICROS)
+            .otherwise(0.0)
         )
         .sort("customer_id")
         .select(RFM_COLUMNS)
