@@ -114,7 +114,7 @@ def purchase_log(data_dir: Path, out: Path) -> dict[str, object]:
     """The purchases CLV is fitted on (facts.orders), as the log both contenders read."""
     import polars as pl
 
-    orders = pl.scan_parquet(data_dir / "facts" / "orders.parquet")
+    orders = pl.scan_parquet(data_dir / "facts" / "orders" / "*.parquet")
     log = orders.filter(pl.col("is_purchase")).select("customer_id", "ordered_at", "net_amount")
     log.sink_parquet(out)
     counts = pl.scan_parquet(out).select(pl.len(), pl.col("customer_id").n_unique()).collect()

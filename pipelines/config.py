@@ -22,9 +22,9 @@ SOURCES: tuple[str, ...] = ("customers", "orders", "survey_responses")
 # The driver ratings the survey carries (columns driver_<name>) and the CLI's components.
 SURVEY_DRIVERS: tuple[str, ...] = ("quality", "price", "service", "assortment", "delivery")
 CLI_COMPONENTS: tuple[str, ...] = ("recommendation", "satisfaction", "repurchase")
-# Facts tables kept as one file per period month, each recomputed only when its inputs
-# change (`pipelines.month_partitions`).
-MONTHLY_FACTS: tuple[str, ...] = ("customer_month",)
+# Facts tables kept as one file per month, each recomputed only when its inputs change
+# (`pipelines.month_partitions`): table -> the column that names a row's month.
+MONTHLY_FACTS: dict[str, str] = {"orders": "order_month", "customer_month": "period_month"}
 
 
 class Settings(BaseSettings):

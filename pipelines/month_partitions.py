@@ -1,12 +1,13 @@
-"""A facts table kept as one Parquet file per period month, rewritten only when its inputs
-change, and judged by the facts gate only when rewritten.
+"""A facts table kept as one Parquet file per month, rewritten only when its inputs change,
+and judged by the facts gate only when rewritten.
 
 Each file carries, in its Parquet metadata, the digest of the inputs it was computed from
-(`facts.customer_month_inputs`). A run computes every month's digest and recomputes only
-the months whose file is missing or carries another digest: a nightly run rewrites the
-months its data touches, and a run killed half way leaves files that are each complete
-and labelled with what they hold, so the next run redoes only the rest. A file is
-written beside its final name and renamed into place, like every other layer's.
+(`facts.order_month_inputs`, `facts.customer_month_inputs`). A run computes every month's
+digest and recomputes only the months whose file is missing or carries another digest: a
+nightly run rewrites the months its data touches, and a run killed half way leaves files
+that are each complete and labelled with what they hold, so the next run redoes only the
+rest. A file is written beside its final name and renamed into place, like every other
+layer's.
 
 `judged.json` records the months the facts gate passed, each with the file's digest and
 the suite that judged it. Rewriting a month first removes its record, so a month is
@@ -53,10 +54,9 @@ def remove_other_months(directory: Path, months: Collection[dt.date]) -> None:
 
 def write(frame: pl.DataFrame, directory: Path, month: dt.date, digest: str) -> None:
     file = path(directory, month)
-    _write_judged(
-        directory,
-        {name: judged for name, judged in _judged(directory).items() if name != file.name},
-    )
+    judged = _judged(directory)
+    if judged.pop(file.name, None) is not None:
+        _write_judged(directory, judged)
     storage.write_parquet_atomic(frame, file, metadata={DIGEST_KEY: digest})
 
 

@@ -35,7 +35,7 @@ from pipelines import (
 )
 from pipelines import extract as extract_stage
 from pipelines.build_lock import locked
-from pipelines.config import CLI_COMPONENTS, SOURCES, SURVEY_DRIVERS, Settings
+from pipelines.config import CLI_COMPONENTS, MONTHLY_FACTS, SOURCES, SURVEY_DRIVERS, Settings
 from pipelines.errors import MissingInputError, SupersededError
 from pipelines.periods import (
     date_range,
@@ -68,9 +68,6 @@ FACT_KEYS = {
     "comment_terms": ("response_id", "term_key"),
 }
 FACT_TABLES = tuple(FACT_KEYS)
-# Facts that keep the rows of a staging table in its key order (a filter and derived
-# columns): streamed as they are instead of sorted again (M: 10 s -> 4 s for the orders).
-FACTS_IN_KEY_ORDER = frozenset({"orders"})
 # Export dates extracted in one pass by a backfill: large enough to amortise Polars'
 # per-call cost, small enough that a month of a large workload fits in memory.
 BACKFILL_BATCH_DAYS = 31
@@ -220,8 +217,9 @@ def _raw(settings: Settings, source: str, days: list[dt.date]) -> pl.LazyFrame:
 def build_facts(settings: Settings, as_of: dt.date, full_refresh: bool = False) -> dict[str, int]:
     """Conformed facts and the customer x month spine as of `as_of`, from staging.
 
-    The months of `customer_month` whose inputs did not change since they were written
-    are kept (`pipelines.month_partitions`); `full_refresh` recomputes every month.
+    The months of the tables kept by month (`orders`, `customer_month`) whose inputs did
+    not change since they were written are kept (`pipelines.month_partitions`);
+    `full_refresh` recomputes every month.
     """
     paths = settings.paths
     snapshot = lineage.require_current_staging(paths, as_of)
@@ -230,11 +228,10 @@ def build_facts(settings: Settings, as_of: dt.date, full_refresh: bool = False) 
         return storage.read_table(paths.staging / f"{table}.parquet", f"staging table {table}")
 
     def built(table: str) -> pl.LazyFrame:
-        return storage.read_table(paths.facts / f"{table}.parquet", f"facts table {table}")
+        return storage.read_table(paths.fact_files(table), f"facts table {table}")
 
     # In dependency order; each step reads the facts written by the steps before it.
     steps: list[tuple[str, Callable[[], pl.LazyFrame]]] = [
-        ("orders", lambda: facts.order_facts(staged("orders"), as_of)),
         ("customers", lambda: facts.customer_facts(staged("customers"), built("orders"), as_of)),
         (
             "survey_responses",
@@ -245,58 +242,65 @@ def build_facts(settings: Settings, as_of: dt.date, full_refresh: bool = False) 
     counts: dict[str, int] = {}
     lineage.begin(paths.facts)
     with timed("facts", as_of):
+        orders = facts.order_facts(staged("orders"), as_of)
+        counts["orders"] = _build_by_month(
+            settings,
+            "orders",
+            facts.order_month_inputs(orders),
+            lambda months: orders.filter(pl.col("order_month").is_in(months)),
+            full_refresh,
+        )
         for name, build in steps:
             path = paths.facts / f"{name}.parquet"
-            storage.write_parquet_sorted(
-                build(),
-                FACT_KEYS[name],
-                path,
-                settings.sorted_write_rows,
-                in_key_order=name in FACTS_IN_KEY_ORDER,
-            )
+            storage.write_parquet_sorted(build(), FACT_KEYS[name], path, settings.sorted_write_rows)
             counts[name] = storage.row_count(path)
             log.info("wrote %s: %d rows", path, counts[name])
-        counts["customer_month"] = _build_customer_month(
+        customers, responses = built("customers"), built("survey_responses")
+        counts["customer_month"] = _build_by_month(
             settings,
-            as_of,
-            built("customers"),
-            built("orders"),
-            built("survey_responses"),
+            "customer_month",
+            facts.customer_month_inputs(customers, built("orders"), responses, as_of),
+            lambda months: facts.customer_month_facts(
+                customers, built("orders"), responses, as_of, months
+            ),
             full_refresh,
         )
     lineage.finish(paths.facts, as_of, {"staging": snapshot})
     return counts
 
 
-def _build_customer_month(
+def _build_by_month(
     settings: Settings,
-    as_of: dt.date,
-    customers: pl.LazyFrame,
-    orders: pl.LazyFrame,
-    responses: pl.LazyFrame,
+    table: str,
+    inputs: dict[dt.date, facts.MonthInputs],
+    compute: Callable[[list[dt.date]], pl.LazyFrame],
     full_refresh: bool,
 ) -> int:
-    """Recompute the months of the spine whose inputs changed, a batch of months of about
-    `sorted_write_rows` rows at a time; returns the rows of every month."""
-    directory = settings.paths.facts / "customer_month"
-    inputs = facts.customer_month_inputs(customers, orders, responses, as_of)
+    """Recompute the months of a table kept by month whose inputs changed, a batch of
+    months of about `sorted_write_rows` rows at a time (`compute` gives a batch's rows);
+    returns the rows of every month."""
+    directory = settings.paths.facts / table
+    # The table as one file, as it was kept before it was kept by month: nothing reads it.
+    directory.with_suffix(".parquet").unlink(missing_ok=True)
     month_partitions.remove_other_months(directory, inputs)
     digests = {month: month_inputs.digest for month, month_inputs in inputs.items()}
     todo = list(inputs) if full_refresh else month_partitions.outdated(directory, digests)
     log.info(
-        "customer_month: %d of %d months to compute (%s)",
+        "%s: %d of %d months to compute (%s)",
+        table,
         len(todo),
         len(inputs),
         ", ".join(f"{month:%Y-%m}" for month in todo) or "none changed",
     )
+    key = FACT_KEYS[table][0]  # within one month, the first key orders the rows
     for batch in _month_batches(todo, inputs, settings.sorted_write_rows):
-        rows = facts.customer_month_facts(customers, orders, responses, as_of, batch).collect()
+        rows = compute(batch).collect()
         for month in batch:
-            in_month = rows.filter(pl.col("period_month") == month).sort(
-                FACT_KEYS["customer_month"]
-            )
+            in_month = rows.filter(pl.col(MONTHLY_FACTS[table]) == month)
+            if not in_month[key].is_sorted():  # the orders keep staging's order already
+                in_month = in_month.sort(key)
             month_partitions.write(in_month, directory, month, digests[month])
-    return storage.row_count(settings.paths.fact_files("customer_month"))
+    return storage.row_count(settings.paths.fact_files(table))
 
 
 def _month_batches(
@@ -335,7 +339,7 @@ def build_clv(settings: Settings, as_of: dt.date) -> clv.ClvRun:
     """Predictive CLV (BG/NBD and Gamma-Gamma) as of `as_of`, from the order facts."""
     paths = settings.paths
     built_facts = lineage.require(paths.facts, "facts", as_of, gated=True)
-    orders = storage.read_table(paths.facts / "orders.parquet", "facts table orders")
+    orders = storage.read_table(paths.fact_files("orders"), "facts table orders")
     lineage.begin(paths.clv_customers.parent)
     with timed("clv", as_of):
         result = clv.build(settings, as_of, orders)

@@ -202,7 +202,12 @@ def scan_dates(base: Path, days: list[dt.date]) -> pl.LazyFrame | None:
     return pl.scan_parquet(files) if files else None
 
 
-def read_table(path: Path, what: str) -> pl.LazyFrame:
-    if not path.is_file():
-        raise MissingInputError(f"{what} not built yet ({path} is missing)")
-    return pl.scan_parquet(path)
+def read_table(files: Path | list[Path], what: str) -> pl.LazyFrame:
+    """A table kept as one Parquet file, or as several (`Layout.fact_files`)."""
+    files = files if isinstance(files, list) else [files]
+    if not files:
+        raise MissingInputError(f"{what} not built yet (it has no file)")
+    for path in files:
+        if not path.is_file():
+            raise MissingInputError(f"{what} not built yet ({path} is missing)")
+    return pl.scan_parquet(files)

@@ -169,7 +169,7 @@ def _rows(base: Path, up_to: dt.date, what: str) -> int:
 def _order_integrity(settings: Settings) -> pl.DataFrame:
     paths = settings.paths
     held = storage.read_table(paths.held_orders, "staging table held_orders")
-    orders = storage.read_table(paths.facts / "orders.parquet", "facts table orders")
+    orders = storage.read_table(paths.fact_files("orders"), "facts table orders")
     customers = storage.read_table(paths.facts / "customers.parquet", "facts table customers")
     return pl.DataFrame(
         {

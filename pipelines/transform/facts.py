@@ -240,10 +240,10 @@ CUSTOMER_MONTH_CODE = hashlib.sha256(
 
 @dataclass(frozen=True)
 class MonthInputs:
-    """What the customer_month rows of one period month are computed from."""
+    """What the rows of one month of a table kept by month are computed from."""
 
     digest: str  # changes whenever any input of the month's rows does
-    rows: int  # customers on the spine that month
+    rows: int  # rows of that month
 
 
 def customer_month_inputs(
@@ -294,6 +294,22 @@ def customer_month_inputs(
         )
         inputs[month] = MonthInputs(hashlib.sha256(repr(parts).encode()).hexdigest(), spine.rows)
     return inputs
+
+
+def order_month_inputs(orders: pl.LazyFrame) -> dict[dt.date, MonthInputs]:
+    """For each order month of `orders` (`order_facts` rows), a digest of its rows.
+
+    A month's file holds exactly these rows, in order_id order, so an unchanged digest
+    means an unchanged file: a late order or a refund changes the digest of the month the
+    order was placed in, and of no other. Polars' row hash is stable within a version only.
+    """
+    hashed = _hashed_by_month(orders, "order_month", orders.collect_schema().names())
+    return {
+        month: MonthInputs(
+            hashlib.sha256(repr((pl.__version__, month, rows)).encode()).hexdigest(), rows.rows
+        )
+        for month, rows in sorted(hashed.items())
+    }
 
 
 @dataclass(frozen=True)

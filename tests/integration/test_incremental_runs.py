@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from pipelines import checksums, run, storage
-from pipelines.config import Settings
+from pipelines.config import MONTHLY_FACTS, Settings
 from pipelines.errors import SupersededError
 from pipelines.synth import SynthConfig, generate
 from tests.conftest import TEST_PII_KEY
@@ -93,10 +93,11 @@ def test_a_nightly_run_merges_only_the_new_day_and_equals_a_full_refresh(
     staged, published = _staged(settings), _published(settings)
     # Only the months the day's orders and responses fall in were recomputed.
     months_after = _month_files(settings)
-    rewritten = {month for month, file in months_after.items() if months_before.get(month) != file}
-    assert rewritten <= _months_delivered(settings, days[0])
+    rewritten = {key for key, file in months_after.items() if months_before.get(key) != file}
+    assert {month for _, month in rewritten} <= _months_delivered(settings, days[0])
+    assert {table for table, _ in rewritten} == set(MONTHLY_FACTS)
     assert len(rewritten) < len(months_after)
-    customer_month = pl.read_parquet(settings.paths.fact_files("customer_month"))
+    by_month = {table: pl.read_parquet(settings.paths.fact_files(table)) for table in MONTHLY_FACTS}
 
     run.rebuild(settings, days[0])  # nothing newer to stage: the snapshot stays
     assert (settings.paths.staging / "manifest.json").resolve() == after
@@ -109,13 +110,18 @@ def test_a_nightly_run_merges_only_the_new_day_and_equals_a_full_refresh(
     refreshed = _month_files(settings)
     assert refreshed.keys() == months_after.keys()
     assert not set(refreshed.items()) & set(months_after.items())  # every month recomputed
-    assert pl.read_parquet(settings.paths.fact_files("customer_month")).equals(customer_month)
+    for table, frame in by_month.items():
+        assert pl.read_parquet(settings.paths.fact_files(table)).equals(frame), table
     assert _published(settings) == published
 
 
-def _month_files(settings: Settings) -> dict[str, int]:
-    """Each month file of facts.customer_month, by the inode a rewrite replaces."""
-    return {path.stem: path.stat().st_ino for path in settings.paths.fact_files("customer_month")}
+def _month_files(settings: Settings) -> dict[tuple[str, str], int]:
+    """Each month file of the facts kept by month, by the inode a rewrite replaces."""
+    return {
+        (table, path.stem): path.stat().st_ino
+        for table in MONTHLY_FACTS
+        for path in settings.paths.fact_files(table)
+    }
 
 
 def _months_delivered(settings: Settings, day: dt.date) -> set[str]:

@@ -8,7 +8,12 @@ import polars as pl
 import pytest
 
 from pipelines.config import Settings
-from pipelines.transform.facts import age_band, customer_month_inputs, nps_class
+from pipelines.transform.facts import (
+    age_band,
+    customer_month_inputs,
+    nps_class,
+    order_month_inputs,
+)
 from tests.tiny_shop import AS_OF
 
 
@@ -191,3 +196,23 @@ def test_the_as_of_month_changes_when_it_completes(tiny_shop: Settings) -> None:
     assert later == mid  # the same rows: the month is still incomplete
     assert [month for month in mid if mid[month] != last_day[month]] == [MAR]
     assert [inputs.rows for inputs in mid.values()] == [2, 3, 4]  # C1, C2; + C4; + C5
+
+
+def test_an_order_month_changes_only_with_its_own_orders(tiny_shop: Settings) -> None:
+    orders = _facts(tiny_shop, "orders")
+    before = order_month_inputs(orders.lazy())
+    # January: O1, O4; February: O2, O5, O6, O7; March: O3, O8 (placed up to the as-of date)
+    assert {month: inputs.rows for month, inputs in before.items()} == {JAN: 2, FEB: 4, MAR: 2}
+    # The month file holds every column: a new channel for O5 (February, cancelled) changes
+    # February, though no customer_month column reads it.
+    moved = orders.with_columns(
+        channel=pl.when(pl.col("order_id") == "O5").then(pl.lit("store")).otherwise("channel")
+    )
+    after = order_month_inputs(moved.lazy())
+    assert [month for month in before if before[month] != after[month]] == [FEB]
+    # O8 gone: March holds one order, and only March changes.
+    without = order_month_inputs(orders.filter(pl.col("order_id") != "O8").lazy())
+    assert {month: inputs.rows for month, inputs in without.items()} == {JAN: 2, FEB: 4, MAR: 1}
+    assert [month for month in before if before[month] != without[month]] == [MAR]
+    # The same rows in another order: the same digests (a month's file is sorted anyway).
+    assert order_month_inputs(orders.reverse().lazy()) == before

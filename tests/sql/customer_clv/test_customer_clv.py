@@ -49,7 +49,7 @@ def test_tiny_shop_summary_and_failed_fits(tiny_shop: Settings) -> None:
 @pytest.mark.integration
 def test_matches_lifetimes_on_generated_data(generated_run: Settings) -> None:
     """Every customer of the published mart against lifetimes on the same order facts."""
-    orders = pl.read_parquet(generated_run.paths.facts / "orders.parquet")
+    orders = pl.read_parquet(generated_run.paths.fact_files("orders"))
     as_of = published(generated_run, "select max(as_of) as as_of from ops.releases")["as_of"][0]
     transactions = (
         orders.filter(pl.col("is_purchase"))

@@ -186,7 +186,7 @@ def test_without_model_parameters_predicted_clv_is_null_never_zero() -> None:
 
 @pytest.mark.integration
 def test_matches_polars_on_generated_data(generated_run: Settings) -> None:
-    orders = pl.read_parquet(generated_run.paths.facts / "orders.parquet")
+    orders = pl.read_parquet(generated_run.paths.fact_files("orders"))
     responses = pl.read_parquet(generated_run.paths.facts / "survey_responses.parquet")
     with harness.warehouse(generated_run) as connection:
         actual = connection.sql("from marts.customer_loyalty").pl()

@@ -139,7 +139,7 @@ def test_welch_matches_scipy_on_generated_data(generated_run: Settings) -> None:
             " where metric = 'revenue_per_customer' and programme_arm <> 'control'"
         ).fetchall()
     customers = pl.read_parquet(generated_run.paths.facts / "customers.parquet")
-    orders = pl.read_parquet(generated_run.paths.facts / "orders.parquet")
+    orders = pl.read_parquet(generated_run.paths.fact_files("orders"))
     revenue = (
         customers.filter(pl.col("programme_arm") != "none")
         .join(orders.filter("is_purchase"), on="customer_id", how="left")
