@@ -25,6 +25,9 @@ CLI_COMPONENTS: tuple[str, ...] = ("recommendation", "satisfaction", "repurchase
 # Facts tables kept as one file per month, each recomputed only when its inputs change
 # (`pipelines.month_partitions`): table -> the column that names a row's month.
 MONTHLY_FACTS: dict[str, str] = {"orders": "order_month", "customer_month": "period_month"}
+# Staging tables kept as one file per month of a timestamp (`pipelines.snapshots`): a
+# nightly merge rewrites the months its deliveries touch and links the others as they are.
+MONTHLY_STAGING: dict[str, str] = {"orders": "ordered_at"}
 
 
 class Settings(BaseSettings):
@@ -255,6 +258,13 @@ class Layout:
     @property
     def staging_snapshots(self) -> Path:
         return self.root / "staging_snapshots"
+
+    def staging_files(self, table: str) -> list[Path]:
+        """The Parquet files of a table of the current staging snapshot: one, or one per
+        month for the tables kept by month (`MONTHLY_STAGING`)."""
+        if table in MONTHLY_STAGING:
+            return month_partitions.files(self.staging / table)
+        return [self.staging / f"{table}.parquet"]
 
     @property
     def held_orders(self) -> Path:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 
 import polars as pl
@@ -42,6 +42,23 @@ def files(directory: Path) -> list[Path]:
 def outdated(directory: Path, digests: Mapping[dt.date, str]) -> list[dt.date]:
     """Months whose file is missing or was computed from other inputs."""
     return [month for month, digest in digests.items() if _digest(path(directory, month)) != digest]
+
+
+def batches(
+    months: list[dt.date], rows: Mapping[dt.date, int], batch_rows: int
+) -> Iterator[list[dt.date]]:
+    """`months` in order, grouped into batches of about `batch_rows` rows (at least one
+    month each): what is computed or split in memory at a time."""
+    batch: list[dt.date] = []
+    held = 0
+    for month in months:
+        if batch and held + rows[month] > batch_rows:
+            yield batch
+            batch, held = [], 0
+        batch.append(month)
+        held += rows[month]
+    if batch:
+        yield batch
 
 
 def remove_other_months(directory: Path, months: Collection[dt.date]) -> None:

@@ -35,7 +35,14 @@ from pipelines import (
 )
 from pipelines import extract as extract_stage
 from pipelines.build_lock import locked
-from pipelines.config import CLI_COMPONENTS, MONTHLY_FACTS, SOURCES, SURVEY_DRIVERS, Settings
+from pipelines.config import (
+    CLI_COMPONENTS,
+    MONTHLY_FACTS,
+    MONTHLY_STAGING,
+    SOURCES,
+    SURVEY_DRIVERS,
+    Settings,
+)
 from pipelines.errors import MissingInputError, SupersededError
 from pipelines.periods import (
     date_range,
@@ -154,7 +161,7 @@ def stage(settings: Settings, as_of: dt.date, full_refresh: bool = False) -> dic
         )
 
 
-def _stage_all(settings: Settings, days: list[dt.date]) -> dict[str, pl.LazyFrame | Path]:
+def _stage_all(settings: Settings, days: list[dt.date]) -> dict[str, snapshots.Table]:
     raw = {source: _raw(settings, source, days) for source in SOURCES}
     orders, held_orders = staging.split_by_known_customer(raw["orders"], raw["customers"])
     return {
@@ -165,13 +172,15 @@ def _stage_all(settings: Settings, days: list[dt.date]) -> dict[str, pl.LazyFram
     }
 
 
-def _stage_newer(settings: Settings, days: list[dt.date]) -> dict[str, pl.LazyFrame | Path]:
+def _stage_newer(
+    settings: Settings, days: list[dt.date]
+) -> dict[str, snapshots.Table | snapshots.MonthFiles]:
     """The current snapshot with the deliveries of `days` merged in; a table they do not
     change is linked into the new snapshot as it is."""
     paths = settings.paths
     current = {table: snapshots.table(paths, table) for table in STAGING_KEYS}
     raw = {source: storage.scan_dates(paths.raw_dir(source), days) for source in SOURCES}
-    tables: dict[str, pl.LazyFrame | Path] = dict(current)
+    tables: dict[str, snapshots.Table | snapshots.MonthFiles] = dict(current)
     customers = pl.scan_parquet(current["customers"])
     if raw["customers"] is not None:
         # Computed once, here: the orders below are split on these customers one key
@@ -190,10 +199,11 @@ def _stage_newer(settings: Settings, days: list[dt.date]) -> dict[str, pl.LazyFr
         if raw["orders"] is not None:
             pending = pl.concat([pending, raw["orders"]], how="diagonal_relaxed")
         orders, tables["held_orders"] = staging.split_by_known_customer(pending, customers)
-        tables["orders"] = staging.merge_latest(
-            pl.scan_parquet(current["orders"]),
+        tables["orders"] = snapshots.merge_by_month(
+            snapshots.month_files(paths, "orders"),
             staging.stage_orders(orders, settings.fx_rates),
             "order_id",
+            MONTHLY_STAGING["orders"],
         )
     if raw["survey_responses"] is not None:
         tables["survey_responses"] = staging.merge_latest(
@@ -225,7 +235,7 @@ def build_facts(settings: Settings, as_of: dt.date, full_refresh: bool = False) 
     snapshot = lineage.require_current_staging(paths, as_of)
 
     def staged(table: str) -> pl.LazyFrame:
-        return storage.read_table(paths.staging / f"{table}.parquet", f"staging table {table}")
+        return storage.read_table(paths.staging_files(table), f"staging table {table}")
 
     def built(table: str) -> pl.LazyFrame:
         return storage.read_table(paths.fact_files(table), f"facts table {table}")
@@ -293,29 +303,15 @@ def _build_by_month(
         ", ".join(f"{month:%Y-%m}" for month in todo) or "none changed",
     )
     key = FACT_KEYS[table][0]  # within one month, the first key orders the rows
-    for batch in _month_batches(todo, inputs, settings.sorted_write_rows):
-        rows = compute(batch).collect()
+    rows = {month: month_inputs.rows for month, month_inputs in inputs.items()}
+    for batch in month_partitions.batches(todo, rows, settings.sorted_write_rows):
+        computed = compute(batch).collect()
         for month in batch:
-            in_month = rows.filter(pl.col(MONTHLY_FACTS[table]) == month)
+            in_month = computed.filter(pl.col(MONTHLY_FACTS[table]) == month)
             if not in_month[key].is_sorted():  # the orders keep staging's order already
                 in_month = in_month.sort(key)
             month_partitions.write(in_month, directory, month, digests[month])
     return storage.row_count(settings.paths.fact_files(table))
-
-
-def _month_batches(
-    months: list[dt.date], inputs: dict[dt.date, facts.MonthInputs], batch_rows: int
-) -> Iterator[list[dt.date]]:
-    batch: list[dt.date] = []
-    rows = 0
-    for month in months:
-        if batch and rows + inputs[month].rows > batch_rows:
-            yield batch
-            batch, rows = [], 0
-        batch.append(month)
-        rows += inputs[month].rows
-    if batch:
-        yield batch
 
 
 @locked("gate_facts")

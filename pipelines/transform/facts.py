@@ -30,7 +30,8 @@ AGE_BANDS: tuple[tuple[int, str], ...] = (
 )
 
 
-def _month(timestamp: str) -> pl.Expr:
+def month_of(timestamp: str) -> pl.Expr:
+    """The calendar month (UTC) of a timestamp column, as the date of its first day."""
     return pl.col(timestamp).dt.truncate("1mo").dt.date()
 
 
@@ -45,7 +46,7 @@ def order_facts(orders: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
         "customer_id",
         "ordered_at",
         ordered_on=pl.col("ordered_at").dt.date(),  # the UTC calendar day, for day windows
-        order_month=_month("ordered_at"),
+        order_month=month_of("ordered_at"),
         status="status",
         is_purchase="is_purchase",
         net_amount="net_amount",
@@ -89,7 +90,7 @@ def customer_facts(customers: pl.LazyFrame, orders: pl.LazyFrame, as_of: dt.date
             is_loyalty_member="is_loyalty_member",
             enrolled_at="enrolled_at",
             programme_arm=pl.col("programme_arm").fill_null("none"),
-            cohort_month=_month("first_purchase_at"),
+            cohort_month=month_of("first_purchase_at"),
             first_purchase_at="first_purchase_at",
             last_purchase_at="last_purchase_at",
             completed_orders=pl.col("completed_orders").fill_null(0),
@@ -135,7 +136,7 @@ def response_facts(
             customer_id=linked,
             reported_customer_id=pl.col("customer_id"),
             is_linked=linked.is_not_null(),
-            response_month=_month("submitted_at"),
+            response_month=month_of("submitted_at"),
             language=pl.col("language").fill_null("unknown"),
             nps_class=nps_class(pl.col("nps_score")),
         )

@@ -38,20 +38,32 @@ def merge_latest(current: pl.LazyFrame, newer: pl.LazyFrame, key: str) -> pl.Laz
     rows keep their order and the winners, sorted, are merged in as a stream, so the
     snapshot is written in one pass instead of sorted again.
     """
-    touched = newer.select(key)
+    return replace_versions(current, newer.select(key), newest_versions(current, newer, key), key)
+
+
+def newest_versions(current: pl.LazyFrame, newer: pl.LazyFrame, key: str) -> pl.LazyFrame:
+    """The winning version of each key `newer` touches, between `current`'s row of that
+    key (if any) and `newer`'s, in `key` order (see `merge_latest`)."""
     contenders = pl.concat(
-        [current.join(touched, on=key, how="semi"), newer], how="diagonal_relaxed"
+        [current.join(newer.select(key), on=key, how="semi"), newer], how="diagonal_relaxed"
     )
     schema = current.collect_schema()
-    winners = (
+    return (
         contenders.group_by(key)
         .agg(pl.all().sort_by(["updated_at", "export_date"]).last())
         .select(schema.names())
         .cast(dict(schema))
         .sort(key)
     )
-    untouched = current.join(touched, on=key, how="anti", maintain_order="left")
-    return untouched.merge_sorted(winners, key)
+
+
+def replace_versions(
+    current: pl.LazyFrame, replaced: pl.LazyFrame, versions: pl.LazyFrame, key: str
+) -> pl.LazyFrame:
+    """`current` without the keys in `replaced`, with `versions` merged in; both frames
+    in `key` order, and so is the result."""
+    untouched = current.join(replaced, on=key, how="anti", maintain_order="left")
+    return untouched.merge_sorted(versions, key)
 
 
 def split_by_known_customer(

@@ -51,7 +51,7 @@ def _published(settings: Settings) -> dict[str, str]:
 
 def _staged(settings: Settings) -> dict[str, pl.DataFrame]:
     def read(table: str) -> pl.DataFrame:
-        frame = pl.read_parquet(settings.paths.staging / f"{table}.parquet")
+        frame = pl.read_parquet(settings.paths.staging_files(table))
         return frame.sort(frame.columns)
 
     return {table: read(table) for table in STAGED}

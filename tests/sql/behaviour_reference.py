@@ -136,7 +136,7 @@ def segment_rows(
 
 def load_shop(settings: Settings) -> Shop:
     as_of = published_as_of(settings)
-    orders = pl.read_parquet(settings.paths.staging / "orders.parquet")
+    orders = pl.read_parquet(settings.paths.staging_files("orders"))
     by_customer: dict[str, list[Purchase]] = defaultdict(list)
     rows = orders.sort("ordered_at").select(
         "customer_id", "status", "amount", "refund_amount", "currency", "ordered_at"

@@ -255,7 +255,7 @@ def test_an_order_for_an_unknown_customer_is_held_at_staging_until_the_customer_
         ("O2", 3, held["_load_id"][0])
     ]
     assert held["_quarantine_reason"][0].startswith("customer_id not among the customers")
-    staged = pl.read_parquet(settings.paths.staging / "orders.parquet")
+    staged = pl.read_parquet(settings.paths.staging_files("orders"))
     assert staged["order_id"].to_list() == ["O1"]
     # The customer arrives the next day: the order is taken in, nothing was lost.
     next_day = DAY + dt.timedelta(days=1)
@@ -269,7 +269,7 @@ def test_an_order_for_an_unknown_customer_is_held_at_staging_until_the_customer_
     deliveries.accept(settings.paths, [next_day])
     run.stage(settings, next_day)  # merges the new day into the first day's snapshot
     assert pl.read_parquet(settings.paths.held_orders).height == 0
-    staged = pl.read_parquet(settings.paths.staging / "orders.parquet")
+    staged = pl.read_parquet(settings.paths.staging_files("orders"))
     assert sorted(staged["order_id"]) == ["O1", "O2"]
 
 

@@ -52,7 +52,7 @@ def test_tiny_shop_triangle(tiny_shop: Settings) -> None:
 @pytest.mark.integration
 def test_matches_an_independent_computation_on_generated_data(generated_run: Settings) -> None:
     # Independent route: from the staged orders, in plain Python sets.
-    orders = pl.read_parquet(generated_run.paths.staging / "orders.parquet")
+    orders = pl.read_parquet(generated_run.paths.staging_files("orders"))
     as_of = generated_run_as_of(generated_run)
     active_months: dict[str, set[tuple[int, int]]] = {}
     for customer_id, status, amount, refund, currency, ordered_at in orders.select(
