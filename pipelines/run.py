@@ -183,8 +183,8 @@ def _stage_newer(
     tables: dict[str, snapshots.Table | snapshots.MonthFiles] = dict(current)
     customers = pl.scan_parquet(current["customers"])
     if raw["customers"] is not None:
-        # Computed once, here: the orders below are split on these customers one key
-        # range at a time, and a lazy merge would be recomputed for every range.
+        # Computed once, here: the staged and the held orders below are both split on
+        # these customers, and a lazy merge would be computed for each of them.
         customers = (
             staging.merge_latest(
                 customers, staging.stage_customers(raw["customers"]), "customer_id"
