@@ -252,12 +252,16 @@ def build_facts(settings: Settings, as_of: dt.date, full_refresh: bool = False) 
     counts: dict[str, int] = {}
     lineage.begin(paths.facts)
     with timed("facts", as_of):
-        orders = facts.order_facts(staged("orders"), as_of)
+        # An order's facts go to the month file of the month it was placed in, as its
+        # staged row does: a batch of months reads only those months' staged files.
+        staged_months = snapshots.month_files(paths, "orders")
         counts["orders"] = _build_by_month(
             settings,
             "orders",
-            facts.order_month_inputs(orders),
-            lambda months: orders.filter(pl.col("order_month").is_in(months)),
+            facts.order_month_inputs(facts.order_facts(staged("orders"), as_of)),
+            lambda months: facts.order_facts(
+                pl.scan_parquet([staged_months[month] for month in months]), as_of
+            ),
             full_refresh,
         )
         for name, build in steps:

@@ -30,7 +30,6 @@ import polars as pl
 
 from pipelines import month_partitions, storage
 from pipelines.config import MONTHLY_STAGING, Layout
-from pipelines.errors import LoyaltyError
 from pipelines.transform import staging
 from pipelines.transform.facts import month_of
 
@@ -177,7 +176,7 @@ def _write_by_month(
     timestamp: str,
 ) -> list[Path]:
     """A table kept by month: linked month by month from a month directory, merged (each
-    month linked or streamed in key order), or a whole frame split into its months."""
+    month linked or streamed in key order), or a whole frame written by month."""
     directory.mkdir()
     if isinstance(table, Path):
         table = {_month(file): file for file in month_partitions.files(table)}
@@ -186,33 +185,13 @@ def _write_by_month(
             _write(rows, month_partitions.path(directory, month), key, batch_rows, True)
             for month, rows in sorted(table.items())
         ]
-    whole = directory / "whole.parquet.tmp"
-    storage.write_parquet_sorted(table, key, whole, batch_rows)
-    try:
-        return _split_by_month(whole, directory, timestamp, batch_rows)
-    finally:
-        whole.unlink()
-
-
-def _split_by_month(file: Path, directory: Path, timestamp: str, batch_rows: int) -> list[Path]:
-    """The rows of a sorted file, one file per month of `timestamp`, each still sorted:
-    read a batch of months of about `batch_rows` rows at a time."""
-    month = month_of(timestamp)
-    counts = pl.scan_parquet(file).group_by(_month=month).len().collect()
-    rows = dict(counts.iter_rows())
-    if None in rows:  # extract quarantines such rows: never drop them silently here
-        raise LoyaltyError(f"{rows[None]} staged rows without {timestamp}: no month to keep")
-    written = []
-    for batch in month_partitions.batches(sorted(rows), rows, batch_rows):
-        frame = (
-            pl.scan_parquet(file).with_columns(_month=month).filter(pl.col("_month").is_in(batch))
-        )
-        in_memory = frame.collect()  # a filter keeps the file's key order
-        for each in batch:
-            path = month_partitions.path(directory, each)
-            in_memory.filter(pl.col("_month") == each).drop("_month").write_parquet(path)
-            written.append(path)
-    return written
+    return storage.write_parquet_sorted_parts(
+        table,
+        key,
+        month_of(timestamp),
+        lambda month: month_partitions.path(directory, month),
+        batch_rows,
+    )
 
 
 def _month(file: Path) -> dt.date:

@@ -13,9 +13,10 @@ import logging
 import math
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -92,6 +93,39 @@ def write_parquet_sorted(
         finally:
             for part in parts:
                 part.unlink(missing_ok=True)
+
+
+def write_parquet_sorted_parts(
+    frame: pl.LazyFrame,
+    by: Sequence[str],
+    part: pl.Expr,
+    path_of: Callable[[Any], Path],
+    batch_rows: int,
+) -> list[Path]:
+    """`frame` sorted by `by`, one file per value of `part` (`path_of(value)`), each file
+    sorted; computed one range of the first key at a time, as `write_parquet_sorted` does.
+
+    Each range's rows of a part become a piece; a part's pieces, in key order, are joined
+    by a streaming copy (a part in a single range is renamed). Returns the files, in the
+    order of their part values. A row whose part is null has no file: refused.
+    """
+    pieces: dict[Any, list[Path]] = {}
+    for index, in_range in enumerate(_key_ranges(frame, by[0], batch_rows)):
+        rows = frame.filter(in_range).sort(by).with_columns(_part=part).collect()
+        if rows["_part"].null_count():
+            raise ValueError(f"{rows['_part'].null_count()} rows have no part to be written to")
+        for value in rows["_part"].unique().sort():
+            piece = path_of(value).with_name(f"{path_of(value).name}.{index}")
+            rows.filter(pl.col("_part") == value).drop("_part").write_parquet(piece)
+            pieces.setdefault(value, []).append(piece)
+    for value, parts in pieces.items():
+        if len(parts) == 1:
+            parts[0].rename(path_of(value))
+            continue
+        pl.scan_parquet(parts).sink_parquet(path_of(value))
+        for piece in parts:
+            piece.unlink()
+    return [path_of(value) for value in sorted(pieces)]
 
 
 def _is_sorted(path: Path, key: str) -> bool:

@@ -72,3 +72,36 @@ def test_ranges_are_placed_by_the_sample(monkeypatch: pytest.MonkeyPatch) -> Non
 
     sizes = [frame.filter(in_range).collect().height for in_range in ranges]
     assert sizes == [25, 25, 25, 25]
+
+
+@pytest.mark.parametrize("batch_rows", [10_000, 300])
+def test_a_sorted_write_by_part_is_one_sort_split_by_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_rows: int
+) -> None:
+    monkeypatch.setattr(storage, "KEY_SAMPLE_EVERY", 1)  # 300 rows a batch: 4 key ranges
+    frame = versions(tmp_path).filter(pl.col("key").is_not_null())
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    part = pl.col("amount").cast(pl.Int64) % 3  # each part's keys span every range
+
+    written = storage.write_parquet_sorted_parts(
+        frame, ["key"], part, lambda value: parts / f"{value}.parquet", batch_rows
+    )
+
+    assert written == [parts / f"{value}.parquet" for value in (0, 1, 2)]
+    expected = frame.sort("key").with_columns(_part=part).collect()
+    for value, path in enumerate(written):
+        in_part = expected.filter(pl.col("_part") == value).drop("_part")
+        assert_frame_equal(pl.read_parquet(path), in_part)
+    assert sorted(parts.iterdir()) == written  # no piece left behind
+
+
+def test_a_row_without_a_part_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="1 rows have no part"):
+        storage.write_parquet_sorted_parts(
+            versions(tmp_path).filter(pl.col("key").is_not_null()),
+            ["key"],
+            pl.when(pl.col("key") != "K00003").then(pl.lit(1)),
+            lambda value: tmp_path / f"{value}.parquet",
+            10_000,
+        )
