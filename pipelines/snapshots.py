@@ -141,9 +141,9 @@ def merge_by_month(
             .collect()["_file"]
         )
     affected = [month for month, path in current.items() if str(path) in holding]
-    previous = (
-        pl.scan_parquet([current[month] for month in affected]) if affected else newer.clear()
-    )
+    # With no month affected, any month's file still gives the versions the table's schema.
+    files = [current[month] for month in affected] or list(current.values())[:1]
+    previous = pl.scan_parquet(files) if files else newer.clear()
     versions = (
         staging.newest_versions(previous, newer, key)
         .with_columns(_month=month_of(timestamp))

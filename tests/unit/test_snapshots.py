@@ -91,3 +91,13 @@ def test_a_snapshot_holding_orders_as_one_file_is_staged_again(tmp_path: Path) -
     # Written before orders were kept by month: merging into it would lose every order.
     (layout.staging / "orders.parquet").touch()
     assert current_deliveries(layout) is None
+
+
+def test_new_keys_only_take_the_schema_of_the_month_files(tmp_path: Path) -> None:
+    current = _orders([("O1", "2025-01-10T10:00:00Z", "2025-01-10T10:00:00Z", "2025-01-11")])
+    newer = _orders([("O2", "2025-02-03T10:00:00Z", "2025-02-03T10:00:00Z", "2025-02-04")])
+    files = _month_files(tmp_path / "orders", current)
+    reordered = newer.select(reversed(newer.columns)).lazy()  # no month holds O2
+    merged = merge_by_month(files, reordered, "order_id", "ordered_at")
+    assert merged[JAN] == files[JAN]
+    assert merged[FEB].collect_schema() == current.schema  # every month file alike
