@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -259,12 +260,15 @@ class Layout:
     def staging_snapshots(self) -> Path:
         return self.root / "staging_snapshots"
 
+    def staging_table(self, table: str) -> Path:
+        """A table of the current staging snapshot: its file, or its month directory for
+        the tables kept by month (`MONTHLY_STAGING`)."""
+        return _table_path(self.staging, table, MONTHLY_STAGING)
+
     def staging_files(self, table: str) -> list[Path]:
         """The Parquet files of a table of the current staging snapshot: one, or one per
         month for the tables kept by month (`MONTHLY_STAGING`)."""
-        if table in MONTHLY_STAGING:
-            return month_partitions.files(self.staging / table)
-        return [self.staging / f"{table}.parquet"]
+        return _table_files(self.staging, table, MONTHLY_STAGING)
 
     @property
     def held_orders(self) -> Path:
@@ -278,9 +282,7 @@ class Layout:
     def fact_files(self, table: str) -> list[Path]:
         """The Parquet files of a facts table: one, or one per period month for the tables
         kept by month (`pipelines.month_partitions`)."""
-        if table in MONTHLY_FACTS:
-            return month_partitions.files(self.facts / table)
-        return [self.facts / f"{table}.parquet"]
+        return _table_files(self.facts, table, MONTHLY_FACTS)
 
     @property
     def clv_customers(self) -> Path:
@@ -321,3 +323,14 @@ class Layout:
     @property
     def pii_key_file(self) -> Path:
         return self.root / "secrets" / "pii.key"
+
+
+def _table_path(directory: Path, table: str, by_month: Collection[str]) -> Path:
+    """A table's file in a layer's `directory`, or its month directory (`by_month`)."""
+    return directory / table if table in by_month else directory / f"{table}.parquet"
+
+
+def _table_files(directory: Path, table: str, by_month: Collection[str]) -> list[Path]:
+    """A table's Parquet files in a layer's `directory`: its one file, or its months'."""
+    path = _table_path(directory, table, by_month)
+    return month_partitions.files(path) if table in by_month else [path]

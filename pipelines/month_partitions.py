@@ -34,9 +34,19 @@ def path(directory: Path, month: dt.date) -> Path:
     return directory / f"{month:%Y-%m}.parquet"
 
 
+def month(file: Path) -> dt.date:
+    """The month a file of `path` holds (its name)."""
+    return dt.date.fromisoformat(f"{file.stem}-01")
+
+
 def files(directory: Path) -> list[Path]:
     """Every month's file, oldest month first."""
     return sorted(directory.glob("*.parquet"))
+
+
+def by_month(directory: Path) -> dict[dt.date, Path]:
+    """Every month's file, by month, oldest first."""
+    return {month(file): file for file in files(directory)}
 
 
 def outdated(directory: Path, digests: Mapping[dt.date, str]) -> list[dt.date]:

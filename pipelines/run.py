@@ -249,16 +249,24 @@ def build_facts(settings: Settings, as_of: dt.date, full_refresh: bool = False) 
         ),
         ("comment_terms", lambda: comments.comment_terms(built("survey_responses"))),
     ]
+    # An order's facts go to the month file of the month it was placed in, as its staged
+    # row does: a batch of months reads only those months' staged files.
+    staged_months = snapshots.month_files(paths, "orders")
+    if not staged_months:
+        raise MissingInputError(
+            f"no order is staged as of {as_of}: every order delivered so far "
+            f"({storage.row_count(paths.held_orders):,}) is held until its customer is "
+            f"delivered ({paths.held_orders}); the facts need at least one order"
+        )
     counts: dict[str, int] = {}
     lineage.begin(paths.facts)
     with timed("facts", as_of):
-        # An order's facts go to the month file of the month it was placed in, as its
-        # staged row does: a batch of months reads only those months' staged files.
-        staged_months = snapshots.month_files(paths, "orders")
         counts["orders"] = _build_by_month(
             settings,
             "orders",
-            facts.order_month_inputs(facts.order_facts(staged("orders"), as_of)),
+            facts.order_month_inputs(
+                facts.order_facts(pl.scan_parquet(list(staged_months.values())), as_of)
+            ),
             lambda months: facts.order_facts(
                 pl.scan_parquet([staged_months[month] for month in months]), as_of
             ),

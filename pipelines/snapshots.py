@@ -179,7 +179,7 @@ def _write_by_month(
     month linked or streamed in key order), or a whole frame written by month."""
     directory.mkdir()
     if isinstance(table, Path):
-        table = {_month(file): file for file in month_partitions.files(table)}
+        table = month_partitions.by_month(table)
     if isinstance(table, dict):
         return [
             _write(rows, month_partitions.path(directory, month), key, batch_rows, True)
@@ -194,21 +194,15 @@ def _write_by_month(
     )
 
 
-def _month(file: Path) -> dt.date:
-    return dt.date.fromisoformat(f"{file.stem}-01")
-
-
 def table(layout: Layout, name: str) -> Path:
     """The file of a table in the current snapshot, or its month directory for a table
     kept by month (through the symlink, resolved, so a new snapshot can link it)."""
-    if name in MONTHLY_STAGING:
-        return (layout.staging / name).resolve()
-    return (layout.staging / f"{name}.parquet").resolve()
+    return layout.staging_table(name).resolve()
 
 
 def month_files(layout: Layout, name: str) -> dict[dt.date, Path]:
     """Each month's file of a table kept by month, in the current snapshot (resolved)."""
-    return {_month(file): file for file in month_partitions.files(table(layout, name))}
+    return month_partitions.by_month(table(layout, name))
 
 
 def row_counts(layout: Layout, names: Iterable[str]) -> dict[str, int]:

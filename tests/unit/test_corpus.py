@@ -18,7 +18,7 @@ import pytest
 
 from pipelines import deliveries, extract, run, storage
 from pipelines.config import Settings
-from pipelines.errors import ContractError
+from pipelines.errors import ContractError, MissingInputError
 from pipelines.sources import CONTRACTS
 from tests.conftest import TEST_PII_KEY
 from tests.scenario import write_landing
@@ -271,6 +271,18 @@ def test_an_order_for_an_unknown_customer_is_held_at_staging_until_the_customer_
     assert pl.read_parquet(settings.paths.held_orders).height == 0
     staged = pl.read_parquet(settings.paths.staging_files("orders"))
     assert sorted(staged["order_id"]) == ["O1", "O2"]
+
+
+def test_a_history_whose_every_order_is_held_stops_the_facts_saying_so(
+    settings: Settings,
+) -> None:
+    _deliver(settings, "order_for_unknown_customer.orders.csv")  # no customer delivered
+    extract.extract(settings, [DAY])
+    deliveries.accept(settings.paths, [DAY])
+    run.stage(settings, DAY)
+    assert pl.read_parquet(settings.paths.held_orders).height == 2
+    with pytest.raises(MissingInputError, match=r"every order delivered so far \(2\) is held"):
+        run.build_facts(settings, DAY)
 
 
 @pytest.mark.parametrize("escape", ["file", "date folder"])
