@@ -29,6 +29,8 @@ MONTHLY_FACTS: dict[str, str] = {"orders": "order_month", "customer_month": "per
 # Staging tables kept as one file per month of a timestamp (`pipelines.snapshots`): a
 # nightly merge rewrites the months its deliveries touch and links the others as they are.
 MONTHLY_STAGING: dict[str, str] = {"orders": "ordered_at"}
+# The partition column of the CLV fit history and backtests, one partition per run.
+CLV_PARTITION_KEY = "as_of"
 
 
 class Settings(BaseSettings):

@@ -18,16 +18,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 
 from pipelines import (
     backfills,
-    clv,
     deliveries,
     lineage,
-    models,
     month_partitions,
     quality,
     snapshots,
@@ -37,6 +36,7 @@ from pipelines import extract as extract_stage
 from pipelines.build_lock import locked
 from pipelines.config import (
     CLI_COMPONENTS,
+    CLV_PARTITION_KEY,
     MONTHLY_FACTS,
     MONTHLY_STAGING,
     SOURCES,
@@ -54,7 +54,14 @@ from pipelines.publish import Release, sql_literal
 from pipelines.publish import publish as publish_release
 from pipelines.transform import comments, facts, staging
 
+if TYPE_CHECKING:
+    from pipelines import clv
+
 log = logging.getLogger(__name__)
+
+# _IMPORTED_BY_ONE_STAGE: `pipelines.clv` and `pipelines.models` load SciPy, about 0.7 s
+# of the 1.5 s this module takes to import. Each Airflow task is a process of its own that
+# runs one stage, so they are imported by the stage that uses them, not by the other eight.
 
 # Each table is written sorted by its key: the same rows in the same order whichever way
 # they were computed (all deliveries at once, or merged), so every floating-point sum
@@ -345,6 +352,8 @@ def gate_facts(settings: Settings, as_of: dt.date) -> quality.GateReport:
 @locked("build_clv")
 def build_clv(settings: Settings, as_of: dt.date) -> clv.ClvRun:
     """Predictive CLV (BG/NBD and Gamma-Gamma) as of `as_of`, from the order facts."""
+    from pipelines import clv  # see _IMPORTED_BY_ONE_STAGE
+
     paths = settings.paths
     built_facts = lineage.require(paths.facts, "facts", as_of, gated=True)
     orders = storage.read_table(paths.fact_files("orders"), "facts table orders")
@@ -391,6 +400,8 @@ def build_marts(settings: Settings, as_of: dt.date) -> dict[str, int]:
     build.mkdir(parents=True, exist_ok=True)
     lineage.begin(build)
     paths.build_db.unlink(missing_ok=True)  # a fresh build: no table of an old model lingers
+    from pipelines import models  # see _IMPORTED_BY_ONE_STAGE
+
     with timed("marts", as_of), connect(settings, str(paths.build_db)) as connection:
         register_inputs(connection, settings, as_of)
         register_settings(connection, settings)
@@ -521,8 +532,8 @@ def register_inputs(
         _create_view(connection, table, files)
     histories = {
         "load_audit": (paths.load_audit_dir, "export_date"),
-        "clv_model_runs": (paths.clv_model_runs_dir, clv.PARTITION_KEY),
-        "clv_backtests": (paths.clv_backtests_dir, clv.PARTITION_KEY),
+        "clv_model_runs": (paths.clv_model_runs_dir, CLV_PARTITION_KEY),
+        "clv_backtests": (paths.clv_backtests_dir, CLV_PARTITION_KEY),
     }
     for table, (directory, key) in histories.items():
         files = [

@@ -5,6 +5,6 @@
 `backtest` checks the purchase model against a holdout, and `build` is the stage.
 """
 
-from pipelines.clv.build import PARTITION_KEY, ClvRun, build
+from pipelines.clv.build import ClvRun, build
 
-__all__ = ["PARTITION_KEY", "ClvRun", "build"]
+__all__ = ["ClvRun", "build"]

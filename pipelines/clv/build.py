@@ -28,11 +28,10 @@ from pipelines.clv.backtest import backtest
 from pipelines.clv.mle import Fit
 from pipelines.clv.rfm import purchase_days, rfm_of_days
 from pipelines.clv.score import score
-from pipelines.config import Settings
+from pipelines.config import CLV_PARTITION_KEY, Settings
 
 log = logging.getLogger(__name__)
 
-PARTITION_KEY = "as_of"
 NAMES_OF_MODEL = {bgnbd.MODEL: bgnbd.NAMES, gamma_gamma.MODEL: gamma_gamma.NAMES}
 PARAMETER_NAMES = (*bgnbd.NAMES, *gamma_gamma.NAMES)
 MODEL_RUN_SCHEMA = {
@@ -95,10 +94,10 @@ def build(settings: Settings, as_of: dt.date, orders: pl.LazyFrame) -> ClvRun:
         paths.clv_customers,
     )
     storage.write_partition(
-        model_runs(fits, in_use, as_of), paths.clv_model_runs_dir, as_of, PARTITION_KEY
+        model_runs(fits, in_use, as_of), paths.clv_model_runs_dir, as_of, CLV_PARTITION_KEY
     )
     tested = backtest(days, as_of, settings.clv_holdout_days)
-    storage.write_partition(tested.as_frame(), paths.clv_backtests_dir, as_of, PARTITION_KEY)
+    storage.write_partition(tested.as_frame(), paths.clv_backtests_dir, as_of, CLV_PARTITION_KEY)
     log.info(
         "clv %s: %d customers scored; backtest %s (predicted / actual %s)",
         as_of,
@@ -130,8 +129,8 @@ def parameters_in_use(fit: Fit, settings: Settings, as_of: dt.date) -> Parameter
 def latest_converged(settings: Settings, model: str, before: dt.date) -> Parameters | None:
     directory = settings.paths.clv_model_runs_dir
     earlier = [
-        storage.partition_path(directory, day, PARTITION_KEY)
-        for day in storage.partition_dates(directory, PARTITION_KEY)
+        storage.partition_path(directory, day, CLV_PARTITION_KEY)
+        for day in storage.partition_dates(directory, CLV_PARTITION_KEY)
         if day < before
     ]
     if not earlier:

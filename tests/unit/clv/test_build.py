@@ -9,10 +9,10 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from pipelines import storage
-from pipelines.clv import PARTITION_KEY, bgnbd, build
+from pipelines.clv import bgnbd, build
 from pipelines.clv.mle import Fit
 from pipelines.clv.score import score
-from pipelines.config import Settings
+from pipelines.config import CLV_PARTITION_KEY, Settings
 from tests.unit.clv.conftest import AS_OF
 
 EARLIER = AS_OF - dt.timedelta(days=7)
@@ -23,7 +23,7 @@ def _orders(purchases: pl.DataFrame) -> pl.LazyFrame:
 
 
 def _model_runs(settings: Settings, as_of: dt.date) -> dict[str, dict]:
-    path = storage.partition_path(settings.paths.clv_model_runs_dir, as_of, PARTITION_KEY)
+    path = storage.partition_path(settings.paths.clv_model_runs_dir, as_of, CLV_PARTITION_KEY)
     return {row["model"]: row for row in pl.read_parquet(path).iter_rows(named=True)}
 
 
@@ -48,7 +48,7 @@ def test_a_run_writes_scores_fit_history_and_backtest(
     assert customers["clv_12m"].null_count() == 0
     assert (customers["params_as_of"] == AS_OF).all()
     backtest = pl.read_parquet(
-        storage.partition_path(settings.paths.clv_backtests_dir, AS_OF, PARTITION_KEY)
+        storage.partition_path(settings.paths.clv_backtests_dir, AS_OF, CLV_PARTITION_KEY)
     ).row(0, named=True)
     assert backtest["status"] == "converged"
     assert backtest["calibration_end"] == AS_OF - dt.timedelta(days=settings.clv_holdout_days)
