@@ -4,7 +4,8 @@ A model is one file `sql/<schema>/<name>.sql` holding one SELECT; it becomes the
 `<schema>.<name>`. Which models it reads, and which `$parameters` it binds, are read from
 the SQL itself with sqlglot, so there is no hand-kept list to fall out of date. The
 statistical functions models may call (p-values, intervals) are registered on the
-connection first (`pipelines.sql_functions`).
+connection first (`pipelines.sql_functions`). Importing this module does not import SciPy
+(0.3 s, in every task that lists the models): `run_models` does, when it registers them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from pipelines import sql_functions
 from pipelines.errors import LoyaltyError
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,8 @@ def run_models(
     parameters: Mapping[str, object],
 ) -> dict[str, int]:
     """Build every model as a table; returns the row count of each."""
+    from pipelines import sql_functions  # SciPy: see the module's docstring
+
     sql_functions.register(connection)
     counts: dict[str, int] = {}
     for model in execution_order(models):

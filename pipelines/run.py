@@ -27,6 +27,7 @@ from pipelines import (
     backfills,
     deliveries,
     lineage,
+    models,
     month_partitions,
     quality,
     snapshots,
@@ -59,9 +60,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# _IMPORTED_BY_ONE_STAGE: `pipelines.clv` and `pipelines.models` load SciPy, about 0.7 s
-# of the 1.5 s this module takes to import. Each Airflow task is a process of its own that
-# runs one stage, so they are imported by the stage that uses them, not by the other eight.
+# _IMPORTED_BY_ONE_STAGE: `pipelines.clv` loads SciPy's optimisers, about 0.7 s of the
+# 1.5 s this module took to import. Each Airflow task is a process of its own that runs one
+# stage, so it is imported by the stage that uses it, not by the other eight.
 
 # Each table is written sorted by its key: the same rows in the same order whichever way
 # they were computed (all deliveries at once, or merged), so every floating-point sum
@@ -400,8 +401,6 @@ def build_marts(settings: Settings, as_of: dt.date) -> dict[str, int]:
     build.mkdir(parents=True, exist_ok=True)
     lineage.begin(build)
     paths.build_db.unlink(missing_ok=True)  # a fresh build: no table of an old model lingers
-    from pipelines import models  # see _IMPORTED_BY_ONE_STAGE
-
     with timed("marts", as_of), connect(settings, str(paths.build_db)) as connection:
         register_inputs(connection, settings, as_of)
         register_settings(connection, settings)
