@@ -60,10 +60,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# _IMPORTED_BY_ONE_STAGE: `pipelines.clv` loads SciPy's optimisers, about 0.7 s of the
-# 1.5 s this module took to import. Each Airflow task is a process of its own that runs one
-# stage, so it is imported by the stage that uses it, not by the other eight.
-
 # Each table is written sorted by its key: the same rows in the same order whichever way
 # they were computed (all deliveries at once, or merged), so every floating-point sum
 # downstream adds in the same order and a re-run publishes identical numbers.
@@ -260,6 +256,8 @@ def build_facts(settings: Settings, as_of: dt.date, full_refresh: bool = False) 
     # An order's facts go to the month file of the month it was placed in, as its staged
     # row does: a batch of months reads only those months' staged files.
     staged_months = snapshots.month_files(paths, "orders")
+    if not paths.staging_table("orders").is_dir():  # a snapshot staged before months
+        raise MissingInputError(f"staging table orders not built yet: stage as of {as_of} first")
     if not staged_months:
         raise MissingInputError(
             f"no order is staged as of {as_of}: every order delivered so far "
@@ -353,7 +351,9 @@ def gate_facts(settings: Settings, as_of: dt.date) -> quality.GateReport:
 @locked("build_clv")
 def build_clv(settings: Settings, as_of: dt.date) -> clv.ClvRun:
     """Predictive CLV (BG/NBD and Gamma-Gamma) as of `as_of`, from the order facts."""
-    from pipelines import clv  # see _IMPORTED_BY_ONE_STAGE
+    # Imported here: it loads SciPy's optimisers (0.7 s), and each Airflow task is a
+    # process of its own, so the eight stages that do not fit CLV need not wait for it.
+    from pipelines import clv
 
     paths = settings.paths
     built_facts = lineage.require(paths.facts, "facts", as_of, gated=True)

@@ -283,6 +283,10 @@ def test_a_history_whose_every_order_is_held_stops_the_facts_saying_so(
     assert pl.read_parquet(settings.paths.held_orders).height == 2
     with pytest.raises(MissingInputError, match=r"every order delivered so far \(2\) is held"):
         run.build_facts(settings, DAY)
+    # A snapshot staged before orders were kept by month has no month folder at all.
+    settings.paths.staging_table("orders").rmdir()
+    with pytest.raises(MissingInputError, match="staging table orders not built yet: stage"):
+        run.build_facts(settings, DAY)
 
 
 @pytest.mark.parametrize("escape", ["file", "date folder"])
