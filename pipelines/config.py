@@ -281,6 +281,11 @@ class Layout:
     def facts(self) -> Path:
         return self.root / "facts"
 
+    def fact_table(self, table: str) -> Path:
+        """A facts table: its file, or its month directory for the tables kept by month
+        (`MONTHLY_FACTS`)."""
+        return _table_path(self.facts, table, MONTHLY_FACTS)
+
     def fact_files(self, table: str) -> list[Path]:
         """The Parquet files of a facts table: one, or one per period month for the tables
         kept by month (`pipelines.month_partitions`)."""

@@ -255,9 +255,9 @@ def build_facts(settings: Settings, as_of: dt.date, full_refresh: bool = False) 
     ]
     # An order's facts go to the month file of the month it was placed in, as its staged
     # row does: a batch of months reads only those months' staged files.
-    staged_months = snapshots.month_files(paths, "orders")
     if not paths.staging_table("orders").is_dir():  # a snapshot staged before months
         raise MissingInputError(f"staging table orders not built yet: stage as of {as_of} first")
+    staged_months = snapshots.month_files(paths, "orders")
     if not staged_months:
         raise MissingInputError(
             f"no order is staged as of {as_of}: every order delivered so far "
@@ -279,7 +279,7 @@ def build_facts(settings: Settings, as_of: dt.date, full_refresh: bool = False) 
             full_refresh,
         )
         for name, build in steps:
-            path = paths.facts / f"{name}.parquet"
+            path = paths.fact_table(name)
             storage.write_parquet_sorted(build(), FACT_KEYS[name], path, settings.sorted_write_rows)
             counts[name] = storage.row_count(path)
             log.info("wrote %s: %d rows", path, counts[name])
@@ -307,7 +307,7 @@ def _build_by_month(
     """Recompute the months of a table kept by month whose inputs changed, a batch of
     months of about `sorted_write_rows` rows at a time (`compute` gives a batch's rows);
     returns the rows of every month."""
-    directory = settings.paths.facts / table
+    directory = settings.paths.fact_table(table)
     # The table as one file, as it was kept before it was kept by month: nothing reads it.
     directory.with_suffix(".parquet").unlink(missing_ok=True)
     month_partitions.remove_other_months(directory, inputs)

@@ -170,7 +170,7 @@ def _order_integrity(settings: Settings) -> pl.DataFrame:
     paths = settings.paths
     held = storage.read_table(paths.held_orders, "staging table held_orders")
     orders = storage.read_table(paths.fact_files("orders"), "facts table orders")
-    customers = storage.read_table(paths.facts / "customers.parquet", "facts table customers")
+    customers = storage.read_table(paths.fact_table("customers"), "facts table customers")
     return pl.DataFrame(
         {
             "source": ["orders"],
@@ -187,7 +187,7 @@ def _order_integrity(settings: Settings) -> pl.DataFrame:
 
 def _response_linkage(settings: Settings) -> pl.DataFrame:
     responses = storage.read_table(
-        settings.paths.facts / "survey_responses.parquet", "facts table survey_responses"
+        settings.paths.fact_table("survey_responses"), "facts table survey_responses"
     )
     return responses.select(
         source=pl.lit("survey_responses"),
