@@ -32,7 +32,11 @@ def discount_and_sum(cumulative: np.ndarray, discount_rate_monthly: float) -> np
     """Discounted sum of monthly increments, from expected purchases up to each month end
     (one column per month)."""
     per_month = np.diff(cumulative, axis=1, prepend=0.0)
-    return per_month @ (1.0 + discount_rate_monthly) ** -np.arange(1, cumulative.shape[1] + 1)
+    factors = (1.0 + discount_rate_monthly) ** -np.arange(1, cumulative.shape[1] + 1)
+    # Summed row by row, not as a matrix product: BLAS may add up a row in another order
+    # depending on where it lies in the matrix, and the rows (distinct (x, T) pairs) come
+    # in no fixed order, so a customer's CLV changed in its last bit between two runs.
+    return (per_month * factors).sum(axis=1)
 
 
 def score(

@@ -78,6 +78,16 @@ def test_discounted_sum_of_monthly_increments() -> None:
     )
 
 
+def test_a_rows_discounted_sum_does_not_depend_on_where_the_row_lies() -> None:
+    # The rows are distinct (x, T) pairs in no fixed order: the same row must give the same
+    # bits wherever it lies, or a re-run publishes another CLV (a matrix product did not).
+    rng = np.random.default_rng(0)
+    cumulative = np.cumsum(rng.random((100_003, 12)) * 3, axis=1)
+    shuffled = rng.permutation(len(cumulative))
+    in_order = discount_and_sum(cumulative, 0.01)
+    assert np.array_equal(in_order[shuffled], discount_and_sum(cumulative[shuffled], 0.01))
+
+
 def test_gradients_match_finite_differences() -> None:
     rng = np.random.default_rng(0)
     x = rng.integers(0, 6, 200).astype(float)
