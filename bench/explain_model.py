@@ -3,7 +3,9 @@
     python -m bench.explain_model ../loyalty-bench-data/M marts.key_drivers 2026-10-31
 
 Binds the model's parameters as pipelines.run does and prints the operator tree with the
-time and rows of each operator (the build database itself is left as it was).
+time and rows of each operator (the build database itself is left as it was). The working
+tables the model reads (`pipelines.models.WORKING_SCHEMAS`: not kept in the build
+database) are built first, in memory.
 """
 
 from __future__ import annotations
@@ -21,17 +23,23 @@ def main() -> None:
     os.environ["LOYALTY_DATA_DIR"] = str(data_dir)
     import duckdb
 
-    from pipelines import models, run, sql_functions
+    from pipelines import models, run
     from pipelines.config import Settings
 
     settings = Settings()
-    model = next(model for model in models.discover() if model.table == table)
+    every_model = models.discover()
+    model = next(model for model in every_model if model.table == table)
+    working = [
+        needed
+        for needed in models.needed_by(model.references, every_model)
+        if needed.schema in models.WORKING_SCHEMAS
+    ]
     parameters = run.model_parameters(settings, as_of)
     with tempfile.TemporaryDirectory(dir=data_dir) as directory:
         copy = Path(directory) / "build.duckdb"
         shutil.copy(settings.paths.build_db, copy)
         connection = duckdb.connect(str(copy), config={"memory_limit": "8GB"})
-        sql_functions.register(connection)
+        models.run_models(connection, working, parameters)  # registers the SQL functions
         plan = connection.execute(
             f"explain analyze {model.sql}", {name: parameters[name] for name in model.parameters}
         ).fetchall()

@@ -174,15 +174,7 @@ def build(
 
 def models_needed_by(targets: set[str]) -> list[models.Model]:
     """The target models and every model they read, directly or not."""
-    by_table = {model.table: model for model in models.discover()}
-    needed: set[str] = set()
-    pending = list(targets)
-    while pending:
-        table = pending.pop()
-        if table in by_table and table not in needed:
-            needed.add(table)
-            pending.extend(by_table[table].references)
-    return [by_table[table] for table in needed]
+    return models.needed_by(targets, models.discover())
 
 
 def warehouse(settings: Settings) -> duckdb.DuckDBPyConnection:

@@ -52,6 +52,35 @@ def test_parameters_are_bound_and_a_missing_one_is_named(tmp_path: Path) -> None
             models.run_models(connection, [model], {})
 
 
+def test_working_tables_feed_later_models_but_stay_out_of_the_database_file(
+    tmp_path: Path,
+) -> None:
+    working = _model(tmp_path, "intermediate/w.sql", "select 2 as n")
+    mart = _model(tmp_path, "marts/m.sql", "select n * 3 as n from intermediate.w")
+    database = tmp_path / "build.duckdb"
+    with duckdb.connect(str(database)) as connection:
+        counts = models.run_models(connection, [mart, working], {})
+        assert counts == {"intermediate.w": 1, "marts.m": 1}
+        assert connection.sql("select n from marts.m").fetchall() == [(6,)]
+        models.run_models(connection, [mart, working], {})  # again, on the same connection
+    with duckdb.connect(str(database), read_only=True) as reopened:
+        tables = reopened.sql("select schema_name, table_name from duckdb_tables()").fetchall()
+    assert tables == [("marts", "m")]
+
+
+def test_needed_by_follows_references_transitively(tmp_path: Path) -> None:
+    first = _model(tmp_path, "intermediate/a.sql", "select 1 as n")
+    middle = _model(tmp_path, "marts/b.sql", "select * from intermediate.a")
+    last = _model(tmp_path, "marts/c.sql", "select * from marts.b, facts.orders")
+    other = _model(tmp_path, "marts/d.sql", "select 1 as n")
+    every = [first, middle, last, other]
+    assert [model.table for model in models.needed_by({"marts.c"}, every)] == [
+        "intermediate.a",
+        "marts.b",
+        "marts.c",
+    ]
+
+
 def test_a_failing_model_names_its_file(tmp_path: Path) -> None:
     model = _model(tmp_path, "marts/broken.sql", "select * from facts.nowhere")
     with (

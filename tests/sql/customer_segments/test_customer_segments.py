@@ -1,4 +1,4 @@
-"""The segment tables (not published: read from the build database or built in memory):
+"""The segment tables (working tables, built in memory over a run's facts or a fixture):
 intermediate.customer_segments, and the keys that place a survey response in segments
 (intermediate.response_keys, intermediate.response_key_segments); and the settings
 tables the runner registers beside them."""
@@ -11,7 +11,7 @@ import duckdb
 
 from pipelines.config import Settings
 from tests.sql import harness
-from tests.sql.behaviour_reference import query
+from tests.sql.behaviour_reference import published_as_of, query
 from tests.sql.harness import customer, response
 
 AS_OF = dt.date(2025, 1, 31)
@@ -23,11 +23,17 @@ def _build_rows(settings: Settings, sql: str) -> list[tuple]:
 
 
 def test_every_customer_has_one_row_per_segment(behaviour_shop: Settings) -> None:
-    rows = _build_rows(
-        behaviour_shop,
-        "select segment, segment_value from intermediate.customer_segments"
-        " where customer_id = 'G' order by segment",
-    )
+    as_of = published_as_of(behaviour_shop)
+    with harness.build_from_facts(
+        behaviour_shop, as_of, ["intermediate.customer_segments"]
+    ) as connection:
+        rows = connection.sql(
+            "select segment, segment_value from intermediate.customer_segments"
+            " where customer_id = 'G' order by segment"
+        ).fetchall()
+        per_customer = connection.sql(
+            "select count(*), count(distinct customer_id) from intermediate.customer_segments"
+        ).fetchall()
     # G: Moldovan loyalty member in arm variant_a, organic, born 1990 (35 in 2025).
     assert rows == [
         ("acquisition_channel", "organic"),
@@ -37,10 +43,6 @@ def test_every_customer_has_one_row_per_segment(behaviour_shop: Settings) -> Non
         ("is_loyalty_member", "true"),
         ("programme_arm", "variant_a"),
     ]
-    per_customer = _build_rows(
-        behaviour_shop,
-        "select count(*), count(distinct customer_id) from intermediate.customer_segments",
-    )
     assert per_customer == [(8 * 6, 8)]  # A..H, C included (marts join buyers only)
 
 
