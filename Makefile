@@ -12,7 +12,7 @@ help:
 	@echo "make test   - lint, then the whole test suite (unit and integration)"
 	@echo "make test-unit - the fast tests only"
 	@echo "make lint   - ruff and sqlfluff"
-	@echo "make bench  - workloads S, M and L: cost per stage, ratios (docs/performance.md)"
+	@echo "make bench  - workloads XS, S, M and L: cost per stage, ratios (docs/performance.md)"
 	@echo "make bench-quick - the same on S and M only (about 35 minutes on 2 cores)"
 	@echo "make bench-clv - the CLV stage against lifetimes on 1,000,000 customers"
 	@echo "make clean  - remove data/ and the virtual environment"
@@ -48,10 +48,10 @@ format: $(STAMP)
 BENCH_DATA ?= $(abspath ../loyalty-bench-data)
 
 bench: $(STAMP)
-	$(BIN)/python -m bench run --workloads S,M,L --data-root $(BENCH_DATA)
+	$(BIN)/python -m bench run --workloads XS,S,M,L --data-root $(BENCH_DATA)
 
 bench-quick: $(STAMP)
-	$(BIN)/python -m bench run --workloads S,M --data-root $(BENCH_DATA)
+	$(BIN)/python -m bench run --workloads XS,S,M --data-root $(BENCH_DATA)
 
 bench-render: $(STAMP)
 	$(BIN)/python -m bench render

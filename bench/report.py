@@ -22,6 +22,9 @@ AIMS = (
     ("L", "peak_rss_gb", 24.0, "<"),
     ("L", "cost_growth_m_to_l", 1.2, "<="),
 )
+# The floor workload (bench/workloads.py): its nightly is what any nightly costs at least.
+FLOOR = "XS"
+ORDER = (FLOOR, "S", "M", "L")
 
 
 def total(tasks: list[dict[str, object]], key: str = "wall_seconds") -> float:
@@ -115,6 +118,27 @@ def aims(summaries: dict[str, dict[str, float]]) -> list[dict[str, object]]:
             }
         )
     return rows
+
+
+def floor_table(results: dict[str, dict]) -> str:
+    """The floor's nightly against each workload's full rebuild, beside the aim on its
+    nightly / full: the least that ratio can be, whatever a nightly leaves undone."""
+    summaries = {name: summary(result) for name, result in results.items()}
+    floor = summaries.get(FLOOR, {}).get("nightly_seconds")
+    limits = {w: limit for w, figure, limit, _ in AIMS if figure == "nightly_over_full"}
+    rows = [
+        [
+            name,
+            _n(figures["full_seconds"]),
+            _n(floor),
+            _n(floor / figures["full_seconds"], 3),
+            _n(limits[name], 2) if name in limits else "-",
+        ]
+        for name, figures in summaries.items()
+        if floor is not None and name != FLOOR and "incomplete" not in figures
+    ]
+    header = ["workload", "full rebuild s", f"{FLOOR} nightly s", "floor / full", "aim"]
+    return _table(header, rows)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -323,6 +347,13 @@ def render(results: dict[str, dict], sources: dict[str, str]) -> str:
         "",
         clv_table(results),
     ]
+    if FLOOR in results:
+        parts += [
+            "",
+            f"### The floor: {FLOOR}'s nightly against each full rebuild",
+            "",
+            floor_table(results),
+        ]
     if "M" in results and "L" in results:
         parts += [
             "",
@@ -363,7 +394,7 @@ def latest(results_dir: Path) -> dict[str, tuple[str, dict]]:
     for path in sorted(results_dir.glob("*.json")):
         name = path.name.split("-", 1)[0]
         found[name] = (path.name, json.loads(path.read_text()))
-    return dict(sorted(found.items(), key=lambda item: "SML".find(item[0])))
+    return dict(sorted(found.items(), key=lambda item: ORDER.index(item[0])))
 
 
 def update_doc(doc: Path, section: str) -> None:

@@ -86,11 +86,26 @@ def test_render_replaces_only_its_section(tmp_path: Path) -> None:
 
 
 def test_latest_result_per_workload(tmp_path: Path) -> None:
-    for name in ("M-20260101T000000Z.json", "M-20260102T000000Z.json", "S-20260101T000000Z.json"):
+    names = ("M-20260101T000000Z.json", "M-20260102T000000Z.json", "XS-20260101T000000Z.json")
+    for name in (*names, "S-20260101T000000Z.json"):
         (tmp_path / name).write_text(json.dumps({"file": name}))
     found = report.latest(tmp_path)
-    assert list(found) == ["S", "M"]
+    assert list(found) == ["XS", "S", "M"]
     assert found["M"][0] == "M-20260102T000000Z.json"
+
+
+def test_the_floor_is_the_smallest_nightly_against_each_full_rebuild() -> None:
+    floor = _result(orders=10_000)
+    floor["nightly"] = [
+        _task("stage extract", 0.4, 0.4, 100),
+        _task("stage gate_marts", 7.6, 7, 400),
+    ]
+    big = _result(orders=2_000_000, scale=5.0)  # full rebuild: 5 x (10 + 6) = 80 s
+    section = report.render({"XS": floor, "M": big}, {"XS": "xs.json", "M": "m.json"})
+    # floor: 0.4 + 7.6 = 8 s; 8 / 80 = 0.100, against M's aim of 0.1
+    assert "| M | 80.0 | 8.0 | 0.100 | 0.10 |" in section
+    without_floor = report.render({"M": big}, {"M": "m.json"})
+    assert "The floor" not in without_floor
 
 
 def test_a_refusing_gate_completes_a_crash_does_not() -> None:
