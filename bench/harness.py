@@ -250,14 +250,16 @@ def stopped(task: Measured) -> bool:
 
 
 def code_version() -> dict[str, object]:
-    """The commit measured, and whether the working tree differed from it."""
+    """The commit measured, and whether the working tree differed from it (the results
+    an earlier workload of the same run wrote to bench/results/ are not a difference)."""
 
     def git(*arguments: str) -> str:
         return subprocess.run(
             ["git", *arguments], cwd=REPO, capture_output=True, text=True, check=False
         ).stdout.strip()
 
-    return {"commit": git("rev-parse", "HEAD"), "modified": bool(git("status", "--porcelain"))}
+    changes = git("status", "--porcelain", "--", ".", ":(exclude)bench/results")
+    return {"commit": git("rev-parse", "HEAD"), "modified": bool(changes)}
 
 
 def machine() -> dict[str, object]:
