@@ -13,7 +13,7 @@ help:
 	@echo "make test-unit - the fast tests only"
 	@echo "make lint   - ruff and sqlfluff"
 	@echo "make bench  - workloads XS, S, M and L: cost per stage, ratios (docs/performance.md)"
-	@echo "make bench-quick - the same on S and M only (about 35 minutes on 2 cores)"
+	@echo "make bench-quick - the same on XS, S and M only (about 35 minutes on 2 cores)"
 	@echo "make bench-clv - the CLV stage against lifetimes on 1,000,000 customers"
 	@echo "make clean  - remove data/ and the virtual environment"
 

@@ -394,7 +394,12 @@ def latest(results_dir: Path) -> dict[str, tuple[str, dict]]:
     for path in sorted(results_dir.glob("*.json")):
         name = path.name.split("-", 1)[0]
         found[name] = (path.name, json.loads(path.read_text()))
-    return dict(sorted(found.items(), key=lambda item: ORDER.index(item[0])))
+    return dict(sorted(found.items(), key=lambda item: _position(item[0])))
+
+
+def _position(workload: str) -> int:
+    """Known workloads smallest first, any other after them."""
+    return ORDER.index(workload) if workload in ORDER else len(ORDER)
 
 
 def update_doc(doc: Path, section: str) -> None:

@@ -87,10 +87,10 @@ def test_render_replaces_only_its_section(tmp_path: Path) -> None:
 
 def test_latest_result_per_workload(tmp_path: Path) -> None:
     names = ("M-20260101T000000Z.json", "M-20260102T000000Z.json", "XS-20260101T000000Z.json")
-    for name in (*names, "S-20260101T000000Z.json"):
+    for name in (*names, "S-20260101T000000Z.json", "XL-20260101T000000Z.json"):
         (tmp_path / name).write_text(json.dumps({"file": name}))
     found = report.latest(tmp_path)
-    assert list(found) == ["XS", "S", "M"]
+    assert list(found) == ["XS", "S", "M", "XL"]  # a workload the report does not know: last
     assert found["M"][0] == "M-20260102T000000Z.json"
 
 
