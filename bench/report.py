@@ -88,6 +88,10 @@ def summary(result: dict) -> dict[str, float]:
     return figures
 
 
+def summaries_of(results: dict[str, dict]) -> dict[str, dict[str, float]]:
+    return {name: summary(result) for name, result in results.items()}
+
+
 def cost_growth(smaller: dict[str, float], larger: dict[str, float]) -> float:
     """How much more a million orders costs on the larger workload (1.0: linear)."""
     return larger["seconds_per_million_orders"] / smaller["seconds_per_million_orders"]
@@ -123,7 +127,7 @@ def aims(summaries: dict[str, dict[str, float]]) -> list[dict[str, object]]:
 def floor_table(results: dict[str, dict]) -> str:
     """The floor's nightly against each workload's full rebuild, beside the aim on its
     nightly / full: the least that ratio can be, whatever a nightly leaves undone."""
-    summaries = {name: summary(result) for name, result in results.items()}
+    summaries = summaries_of(results)
     floor = summaries.get(FLOOR, {}).get("nightly_seconds")
     limits = {w: limit for w, figure, limit, _ in AIMS if figure == "nightly_over_full"}
     rows = [
@@ -216,7 +220,7 @@ NEEDS_FULL_RUN = {
 
 def summary_table(results: dict[str, dict]) -> str:
     header = ["figure", *results]
-    summaries = {name: summary(result) for name, result in results.items()}
+    summaries = summaries_of(results)
 
     def optional(key: str, digits: int = 1, bold: bool = False) -> Callable[[dict], str]:
         def render(figures: dict[str, float]) -> str:
@@ -316,7 +320,7 @@ def clv_table(results: dict[str, dict]) -> str:
 
 
 def aims_table(results: dict[str, dict]) -> str:
-    summaries = {name: summary(result) for name, result in results.items()}
+    summaries = summaries_of(results)
     rows = []
     for aim in aims(summaries):
         if aim["value"] is not None:
